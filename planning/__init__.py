@@ -1,0 +1,1 @@
+"""Pure decisions of the migration: no Pulumi, no network. Tested without any engine."""

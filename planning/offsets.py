@@ -1,0 +1,157 @@
+"""MirrorMaker 2 offset-syncs: decoding, and translating a consumer group's offsets.
+
+An offset-sync says: upstream record at offset U (source cluster) was written
+downstream at offset D (target cluster). MM2 writes them to
+`mm2-offset-syncs.<target>.internal` on the source cluster; key = topic (int16 length
++ UTF-8) and partition (int32), value = upstream offset (int64) and downstream offset
+(int64), all big-endian (Kafka's protocol types).
+
+Translations here never skip a record: when no sync matches exactly they return an
+earlier position (a re-read, counted so the caller can report it), never a later one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class OffsetSync:
+    """Upstream record `upstream` was written downstream at `downstream`."""
+
+    upstream: int
+    downstream: int
+
+
+@dataclass(frozen=True)
+class SyncKey:
+    """The upstream topic-partition an offset-sync is about."""
+
+    topic: str
+    partition: int
+
+
+def decode_sync(key: bytes, value: bytes) -> tuple[SyncKey, OffsetSync]:
+    """Decode one offset-sync record; raises ValueError on a malformed record."""
+    if len(key) < 2:
+        raise ValueError("offset-sync key too short")
+    (length,) = struct.unpack_from(">h", key, 0)
+    if length < 0 or len(key) != 2 + length + 4:
+        raise ValueError(f"offset-sync key of {len(key)} bytes does not hold a topic of {length} bytes and a partition")
+    topic = key[2 : 2 + length].decode("utf-8")
+    (partition,) = struct.unpack_from(">i", key, 2 + length)
+    if len(value) != 16:
+        raise ValueError(f"offset-sync value must be 16 bytes, got {len(value)}")
+    upstream, downstream = struct.unpack(">qq", value)
+    return SyncKey(topic, partition), OffsetSync(upstream, downstream)
+
+
+def encode_sync(key: SyncKey, sync: OffsetSync) -> tuple[bytes, bytes]:
+    """Inverse of decode_sync (used by tests to check the layout against MM2's own records)."""
+    raw = key.topic.encode()
+    return struct.pack(">h", len(raw)) + raw + struct.pack(">i", key.partition), struct.pack(
+        ">qq", sync.upstream, sync.downstream
+    )
+
+
+class SyncHistory:
+    """All syncs seen for one topic-partition, ordered by upstream offset.
+
+    MM2 can restart and re-emit syncs, so for each upstream offset the most recent
+    downstream offset wins, and the history is kept monotone.
+    """
+
+    def __init__(self, syncs: list[OffsetSync]) -> None:
+        by_upstream: dict[int, int] = {}
+        for s in syncs:
+            by_upstream[s.upstream] = s.downstream
+        self.syncs = sorted(OffsetSync(u, d) for u, d in by_upstream.items())
+
+    def __len__(self) -> int:
+        return len(self.syncs)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A translated committed offset."""
+
+    offset: int
+    """Offset to commit on the other cluster."""
+    exact: bool
+    """True when no record is read twice."""
+    reread_bound: int
+    """At most this many records may be delivered again (0 when exact)."""
+
+
+def translate_downstream(history: SyncHistory, committed: int) -> Translation | None:
+    """Offset on the flow's target for a group committed at `committed` on the source.
+
+    `committed` is the next record the group would read. Uses the newest sync of a
+    record the group already read (upstream < committed): its downstream + 1 is where
+    the group continues; records between that sync and `committed` are read again.
+    A sync at exactly `committed` (MM2 syncs the first record after a gap) maps exactly.
+    Returns None when no usable sync exists (nothing can be said safely).
+    """
+    ups = [s.upstream for s in history.syncs]
+    i = bisect.bisect_right(ups, committed) - 1
+    if i < 0:
+        return None
+    sync = history.syncs[i]
+    if sync.upstream == committed:
+        return Translation(sync.downstream, True, 0)
+    reread = committed - 1 - sync.upstream
+    return Translation(sync.downstream + 1, reread == 0, max(reread, 0))
+
+
+def translate_upstream(history: SyncHistory, committed: int) -> Translation | None:
+    """Offset on the flow's source for a group committed at `committed` on the target (a hand-back).
+
+    The inverse of translate_downstream: the newest sync whose downstream record the
+    group already read (downstream < committed) gives upstream + 1.
+    """
+    downs = [s.downstream for s in history.syncs]
+    i = bisect.bisect_right(downs, committed) - 1
+    if i < 0:
+        return None
+    sync = history.syncs[i]
+    if sync.downstream == committed:
+        return Translation(sync.upstream, True, 0)
+    reread = committed - 1 - sync.downstream
+    return Translation(sync.upstream + 1, reread == 0, max(reread, 0))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint MM2 wrote to `<source>.checkpoints.internal` on the target."""
+
+    group: str
+    topic: str
+    """The topic as it is named on the target (`A.orders`), per MM2's replication policy."""
+    partition: int
+    upstream: int
+    downstream: int
+    metadata: str
+
+
+def _read_string(buf: bytes, pos: int) -> tuple[str, int]:
+    (length,) = struct.unpack_from(">h", buf, pos)
+    pos += 2
+    return buf[pos : pos + length].decode("utf-8"), pos + length
+
+
+def decode_checkpoint(key: bytes, value: bytes) -> Checkpoint:
+    """Decode a checkpoint record.
+
+    Key: group, topic, partition. Value: version (int16), upstream, downstream, metadata.
+    """
+    group, pos = _read_string(key, 0)
+    topic, pos = _read_string(key, pos)
+    (partition,) = struct.unpack_from(">i", key, pos)
+    (version,) = struct.unpack_from(">h", value, 0)
+    if version != 0:
+        raise ValueError(f"checkpoint value version {version} is not supported (expected 0)")
+    upstream, downstream = struct.unpack_from(">qq", value, 2)
+    metadata, _ = _read_string(value, 18)
+    return Checkpoint(group, topic, partition, upstream, downstream, metadata)

@@ -1,0 +1,74 @@
+"""Shared fixtures. Every process a test starts is stopped by the fixture, also on failure."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from local_runtime import connect, kafka
+from local_runtime.paths import kafka_libs
+from local_runtime.ports import free_ports
+from local_runtime.pulumi_cli import require_toolchain
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> None:
+    """Integration tests need the built toolchain; a missing piece fails loudly (never skips)."""
+    require_toolchain()
+    if not any(kafka_libs().glob("kafka_2.13-*.jar")):
+        raise FileNotFoundError(f"Kafka jars missing in {kafka_libs()}; run `make toolchain`")
+
+
+KafkaFactory = Callable[[str], kafka.KafkaNode]
+
+
+@pytest.fixture
+def kafka_cluster(toolchain: None, tmp_path: Path) -> Iterator[KafkaFactory]:
+    """Factory starting single-node KRaft clusters, each on its own ports and folder."""
+    started: list[kafka.KafkaNode] = []
+
+    def start(name: str) -> kafka.KafkaNode:
+        broker, controller = free_ports(2)
+        node = kafka.KafkaNode(name, tmp_path / f"kafka-{name}", broker, controller, heap_mb=384)
+        started.append(node)
+        kafka.start(node, kafka.new_cluster_id())
+        return node
+
+    yield start
+    for node in reversed(started):
+        kafka.stop(node)
+
+
+WorkerFactory = Callable[[str, kafka.KafkaNode], connect.ConnectWorker]
+
+
+@pytest.fixture
+def connect_worker(toolchain: None, tmp_path: Path) -> Iterator[WorkerFactory]:
+    """Factory starting Kafka Connect workers whose storage topics live on the given cluster."""
+    started: list[connect.ConnectWorker] = []
+
+    def start(name: str, home: kafka.KafkaNode) -> connect.ConnectWorker:
+        rest, metrics = free_ports(2)
+        worker = connect.ConnectWorker(name, tmp_path / f"connect-{name}", home.bootstrap_servers, rest, metrics)
+        started.append(worker)
+        connect.start(worker)
+        return worker
+
+    yield start
+    for worker in reversed(started):
+        connect.stop(worker)
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A scratch copy of the Pulumi project (program, components, config), without state or venv."""
+    root = Path(__file__).resolve().parent.parent
+    dest = tmp_path / "project"
+    ignore = shutil.ignore_patterns(
+        ".venv", ".git", ".pulumi-state", ".local-clusters", "rehearsal-report", "__pycache__"
+    )
+    shutil.copytree(root, dest, ignore=ignore)
+    return dest

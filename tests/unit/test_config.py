@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from config.model import MigrationConfig, Phase, Strategy
+from tests.unit.builders import config_dict, make_config
+
+
+def errors_of(**overrides) -> list[tuple[tuple, str]]:
+    with pytest.raises(ValidationError) as exc:
+        MigrationConfig.model_validate(config_dict(**overrides))
+    return [(e["loc"], e["msg"]) for e in exc.value.errors()]
+
+
+def test_a_valid_stack_loads_with_its_own_names() -> None:
+    cfg = make_config(phase="producers-switched", producerWaves=1)
+    assert cfg.phase is Phase.PRODUCERS_SWITCHED
+    assert cfg.producer_waves == 1
+    assert cfg.strategy is Strategy.BIDIRECTIONAL
+    assert cfg.green.resolved_bootstrap_servers == "127.0.0.1:29092"
+    assert cfg.mm2.offset_lag_max == 0
+
+
+def test_unknown_key_is_refused_with_its_path() -> None:
+    assert errors_of(mm2={"offsetLagMaxx": 5}) == [(("mm2", "offsetLagMaxx"), "Extra inputs are not permitted")]
+
+
+def test_bad_phase_names_the_choices() -> None:
+    [(loc, msg)] = errors_of(phase="producer-switched")
+    assert loc == ("phase",)
+    assert "'producers-switched'" in msg and "'blue-only'" in msg
+
+
+def test_same_alias_on_both_sides_is_refused() -> None:
+    [(loc, msg)] = errors_of(green={"alias": "A", "runtime": "external", "bootstrapServers": "g:9092"})
+    assert loc == ()
+    assert "blue.alias and green.alias are both 'A'" in msg
+
+
+def test_alias_must_match_strimzis_pattern() -> None:
+    [(loc, msg)] = errors_of(blue={"alias": "blue cluster", "bootstrapServers": "b:9092"})
+    assert loc == ("blue", "alias")
+    assert "should match pattern" in msg
+
+
+def test_external_cluster_needs_bootstrap_servers() -> None:
+    [(loc, msg)] = errors_of(blue={"alias": "A"})
+    assert loc == ("blue",)
+    assert "runtime external needs bootstrapServers" in msg
+
+
+def test_sasl_needs_username_and_password() -> None:
+    [(loc, msg)] = errors_of(
+        blue={
+            "alias": "A",
+            "bootstrapServers": "b:9093",
+            "security": {"protocol": "SASL_SSL", "saslMechanism": "SCRAM-SHA-512"},
+        }
+    )
+    assert loc == ("blue", "security")
+    assert "needs username, password" in msg
+
+
+def test_waves_must_be_numbered_without_gaps() -> None:
+    clients = [
+        {"name": "w", "role": "producer", "wave": 1, "topics": ["orders"]},
+        {"name": "x", "role": "producer", "wave": 3, "topics": ["orders"]},
+    ]
+    [(_, msg)] = errors_of(clients=clients)
+    assert "producer waves are [1, 3]" in msg
+
+
+def test_more_waves_than_defined_is_refused_naming_the_field() -> None:
+    [(_, msg)] = errors_of(phase="producers-switched", producerWaves=3)
+    assert "producerWaves is 3 but the clients define 2 producer wave(s)" in msg
+
+
+def test_clients_cannot_use_topics_that_do_not_migrate() -> None:
+    clients = [{"name": "w", "role": "producer", "wave": 1, "topics": ["secret-stuff"]}]
+    [(_, msg)] = errors_of(clients=clients)
+    assert "clients[w].topics uses ['secret-stuff']" in msg
+
+
+def test_one_way_has_no_bidirectional_phase() -> None:
+    [(_, msg)] = errors_of(strategy="one-way", phase="bidirectional")
+    assert "does not exist in the one-way strategy" in msg
+
+
+def test_invalid_topic_regex_is_refused() -> None:
+    [(loc, msg)] = errors_of(topics={"include": ["orders("]})
+    assert loc == ("topics", "include")
+    assert "'orders(' is not a valid regular expression" in msg
+
+
+def test_topic_selection_uses_full_match_and_excludes_internals() -> None:
+    cfg = make_config(topics={"include": ["orders", "payments", "audit.*"]})
+    assert cfg.topics.selects("orders")
+    assert cfg.topics.selects("audit.log")
+    assert not cfg.topics.selects("orders-v2")
+    assert not make_config(topics={}).topics.selects("__consumer_offsets")
+    assert not make_config(topics={}).topics.selects("mm2-offset-syncs.B.internal")

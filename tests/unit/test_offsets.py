@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from planning.offsets import (
+    OffsetSync,
+    SyncHistory,
+    SyncKey,
+    decode_sync,
+    encode_sync,
+    translate_downstream,
+    translate_upstream,
+)
+
+
+def test_sync_layout_round_trips() -> None:
+    key, value = encode_sync(SyncKey("orders", 7), OffsetSync(1234, 99))
+    assert key == b"\x00\x06orders\x00\x00\x00\x07"
+    assert decode_sync(key, value) == (SyncKey("orders", 7), OffsetSync(1234, 99))
+
+
+def test_exact_when_a_sync_covers_the_last_record_read() -> None:
+    h = SyncHistory([OffsetSync(0, 10), OffsetSync(5, 15), OffsetSync(9, 19)])
+    t = translate_downstream(h, 10)
+    assert (t.offset, t.exact, t.reread_bound) == (20, True, 0)
+    # An exact hit on a sync's upstream offset.
+    t = translate_downstream(h, 5)
+    assert (t.offset, t.exact) == (15, True)
+
+
+def test_between_syncs_rereads_never_skips() -> None:
+    h = SyncHistory([OffsetSync(0, 10), OffsetSync(5, 15)])
+    t = translate_downstream(h, 9)
+    assert (t.offset, t.exact, t.reread_bound) == (16, False, 3)
+
+
+def test_no_sync_at_or_below_means_no_translation() -> None:
+    assert translate_downstream(SyncHistory([OffsetSync(5, 15)]), 3) is None
+
+
+def test_upstream_translation_is_the_inverse_for_a_hand_back() -> None:
+    h = SyncHistory([OffsetSync(100, 0), OffsetSync(104, 4)])
+    t = translate_upstream(h, 5)
+    assert (t.offset, t.exact) == (105, True)
+
+
+def test_later_resend_of_a_sync_wins() -> None:
+    h = SyncHistory([OffsetSync(5, 15), OffsetSync(5, 16)])
+    assert h.syncs == [OffsetSync(5, 16)]
+
+
+@st.composite
+def contiguous_copy(draw):
+    """A topic copied record by record (downstream = upstream + shift), with syncs for some records."""
+    n = draw(st.integers(min_value=1, max_value=200))
+    shift = draw(st.integers(min_value=0, max_value=1000))
+    synced = draw(st.sets(st.integers(min_value=0, max_value=n - 1), min_size=1))
+    committed = draw(st.integers(min_value=min(synced), max_value=n))
+    return [OffsetSync(u, u + shift) for u in synced], shift, committed
+
+
+@given(contiguous_copy())
+def test_translation_never_skips_a_record(case) -> None:
+    syncs, shift, committed = case
+    t = translate_downstream(SyncHistory(syncs), committed)
+    assert t is not None
+    ideal = committed + shift
+    assert t.offset <= ideal
+    assert ideal - t.offset == t.reread_bound
+    back = translate_upstream(SyncHistory(syncs), t.offset)
+    assert back is not None and back.offset <= committed
