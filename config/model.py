@@ -238,6 +238,8 @@ class AclMirrorSpec(_Model):
     enabled: bool = True
     mm2_principal: str = "User:mm2"
     """Principal MirrorMaker 2 authenticates as on both clusters."""
+    exclude_principals: list[str] = ["User:ANONYMOUS"]
+    """ACLs of these principals are not mirrored (the local runtime's own access grants)."""
 
 
 class ClientGroup(_Model):

@@ -13,7 +13,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from local_runtime import process
 from local_runtime.paths import jmx_agent_jar
 
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
+SECRETS_FILE = "mm2-secrets.properties"
 
 # What the JMX exporter publishes: MM2's own metrics, connector/task states and errors.
 JMX_EXPORTER_CONFIG = """\
@@ -48,6 +49,8 @@ class ConnectWorker:
     """Prometheus JMX exporter's HTTP port."""
     storage_replication_factor: int = 1
     heap_mb: int = 768
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Values connectors reference as `${file:<secrets file>:<key>}` (SASL passwords), kept out of connector configs."""
 
     @property
     def url(self) -> str:
@@ -56,6 +59,10 @@ class ConnectWorker:
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.data_dir / SECRETS_FILE
 
     @property
     def storage_topics(self) -> tuple[str, str, str]:
@@ -92,6 +99,9 @@ def worker_properties(worker: ConnectWorker) -> str:
         "connector.client.config.override.policy": "All",
         "scheduled.rebalance.max.delay.ms": "0",
         "plugin.discovery": "service_load",
+        # Connectors reference credentials as ${file:...}; the REST API never shows them.
+        "config.providers": "file",
+        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
     }
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
@@ -101,6 +111,8 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
     worker.data_dir.mkdir(parents=True, exist_ok=True)
     config = worker.data_dir / "connect-distributed.properties"
     config.write_text(worker_properties(worker))
+    worker.secrets_file.touch(mode=0o600, exist_ok=True)
+    worker.secrets_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(worker.secrets.items())))
     exporter = worker.data_dir / "jmx-exporter.yaml"
     exporter.write_text(JMX_EXPORTER_CONFIG)
     pid = process.recorded_pid(worker.data_dir)

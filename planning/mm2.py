@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from config.model import Mm2Settings, Strategy
+from config.model import ClusterSpec, MigrationConfig, Mm2Settings, Strategy
 from planning.naming import ConnectorKind, connector_name
 
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
@@ -132,3 +132,35 @@ def connector_configs(flow: FlowSpec, replication_factor: int) -> dict[str, dict
         connector_name(s.alias, t.alias, ConnectorKind.CHECKPOINT): checkpoint,
         connector_name(t.alias, s.alias, ConnectorKind.HEARTBEAT): heartbeat,
     }
+
+
+LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+def endpoint(cluster: ClusterSpec, secrets_file: str) -> Endpoint:
+    """MM2's view of a cluster: its password is a `${file:...}` reference, never the value."""
+    props = cluster.security.client_properties()
+    sec = cluster.security
+    if sec.sasl_mechanism:
+        reference = f"${{file:{secrets_file}:{cluster.alias}.password}}"
+        props["sasl.jaas.config"] = (
+            f'{LOGIN_MODULES[sec.sasl_mechanism]} required username="{sec.username}" password="{reference}";'
+        )
+    return Endpoint(cluster.alias, cluster.resolved_bootstrap_servers, props)
+
+
+def flow_spec(cfg: MigrationConfig, source: ClusterSpec, target: ClusterSpec, secrets_file: str) -> FlowSpec:
+    """The flow source->target of this migration."""
+    return FlowSpec(
+        source=endpoint(source, secrets_file),
+        target=endpoint(target, secrets_file),
+        strategy=cfg.strategy,
+        topics=tuple(cfg.topics.include),
+        topics_exclude=tuple(cfg.topics.exclude),
+        groups=tuple(cfg.consumer_groups),
+        mm2=cfg.mm2,
+    )

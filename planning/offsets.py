@@ -155,3 +155,52 @@ def decode_checkpoint(key: bytes, value: bytes) -> Checkpoint:
     upstream, downstream = struct.unpack_from(">qq", value, 2)
     metadata, _ = _read_string(value, 18)
     return Checkpoint(group, topic, partition, upstream, downstream, metadata)
+
+
+def nearest_sync_below(history: SyncHistory | None, committed: int, forward: bool) -> tuple[int, int] | None:
+    """The newest sync at or below `committed` on the side the group reads, as (from_offset, to_offset).
+
+    `forward`: the group read the flow's upstream (from = upstream). Otherwise it read
+    the downstream copy and goes back upstream (from = downstream).
+    """
+    if history is None:
+        return None
+    pairs = [(s.upstream, s.downstream) if forward else (s.downstream, s.upstream) for s in history.syncs]
+    below = [p for p in pairs if p[0] <= committed]
+    return max(below) if below else None
+
+
+@dataclass(frozen=True)
+class RecordId:
+    """What identifies a record across clusters: MM2 copies key, value, headers and timestamp verbatim."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+    timestamp_ms: int
+
+
+def match_copies(originals: list[RecordId], copies: list[tuple[int, RecordId]]) -> int | None:
+    """Offset right after the copy of the last original, scanning copies in order.
+
+    `originals` are the records the group consumed since a known sync (in order);
+    `copies` are (offset, record) of the other side from that sync's offset on. MM2 is
+    at-least-once, so a copy may repeat the previous one; it is skipped. Returns None
+    when the copies run out before every original is matched (MM2 has not copied that
+    far yet) and raises ValueError on a record that matches neither (not a copy).
+    """
+    if not originals:
+        return copies[0][0] if copies else None
+    i = 0
+    last_offset = -1
+    for offset, record in copies:
+        if record == originals[i]:
+            i += 1
+            last_offset = offset
+            if i == len(originals):
+                return last_offset + 1
+        elif i > 0 and record == originals[i - 1]:
+            continue
+        else:
+            raise ValueError(f"record at offset {offset} is not a copy of the consumed records")
+    return None

@@ -1,0 +1,62 @@
+"""ClientRouting: one routing document per client group; consumer groups are handed over on a switch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.providers.routing import RoutingDocument
+from config.model import ClientRole, MigrationConfig
+from evidence.clients import client_config
+from planning.handoff import offset_moves
+from planning.routing import RoutingDocument as RoutingPlan
+
+TYPE = "kafkamig:index:ClientRouting"
+
+
+@dataclass(frozen=True)
+class ClientRoutingArgs:
+    """The documents of this step and where to publish them."""
+
+    config: MigrationConfig
+    routing: dict[str, RoutingPlan]
+    directory: Path
+
+
+def handoff_spec(cfg: MigrationConfig, client_name: str) -> dict[str, Any]:
+    """What a consumer group's routing resource needs to hand the group over, either way."""
+    client = next(c for c in cfg.clients if c.name == client_name)
+    return {
+        "groupId": client.consumer_group_id,
+        "greenAlias": cfg.green.alias,
+        "toGreen": [m.to_json() for m in offset_moves(cfg, client, to_green=True)],
+        "toBlue": [m.to_json() for m in offset_moves(cfg, client, to_green=False)],
+        "clientConfigs": {c.alias: client_config(c) for c in (cfg.blue, cfg.green)},
+        "timeoutSeconds": cfg.gates.handoff_timeout_seconds,
+    }
+
+
+class ClientRouting(pulumi.ComponentResource):
+    """Publishes `<directory>/<client-group>.json` for every client group."""
+
+    documents: pulumi.Output[dict[str, Any]]
+    """Client group -> the document it follows."""
+
+    def __init__(self, name: str, args: ClientRoutingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, {}, opts)
+        cfg = args.config
+        self.resources: dict[str, RoutingDocument] = {}
+        for group, plan in sorted(args.routing.items()):
+            handoff = pulumi.Output.secret(handoff_spec(cfg, group)) if plan.role is ClientRole.CONSUMER else None
+            self.resources[group] = RoutingDocument(
+                f"{name}-{group}",
+                path=(args.directory / f"{group}.json").resolve().as_posix(),
+                document=plan.to_json(),
+                handoff=handoff,
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["handoff"]),
+            )
+        self.documents = pulumi.Output.from_input({g: p.to_json() for g, p in args.routing.items()})
+        self.register_outputs({"documents": self.documents})

@@ -1,0 +1,170 @@
+"""Migration: the top-level component, and the program that runs one step per `pulumi up`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.acl_mirror import AclMirror, AclMirrorArgs
+from components.cleanup import BlueFence, BlueFenceArgs, Mm2Cleanup, Mm2CleanupArgs
+from components.client_routing import ClientRouting, ClientRoutingArgs
+from components.green_cluster import GreenCluster, GreenClusterArgs
+from components.kafka_provider import kafka_provider
+from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs
+from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
+from components.stack_state import AppliedState, read_applied_state
+from components.topic_mirror import TopicMirror, TopicMirrorArgs
+from config.load import load_from_pulumi
+from config.model import MigrationConfig, Strategy
+from errors import MigrationError, PreflightError, TransitionRefused
+from evidence.clients import client_config
+from evidence.inventory import read_inventory
+from planning.desired import MigrationPlan, plan_migration
+from planning.inventory import ClusterInventory
+from planning.mm2 import flow_spec
+from planning.phases import Move, config_steps, furthest, plan_transition, target_step
+
+TYPE = "kafkamig:index:Migration"
+
+
+@dataclass(frozen=True)
+class MigrationArgs:
+    """The validated config and the plan of the current step."""
+
+    config: MigrationConfig
+    plan: MigrationPlan
+    data_root: Path
+    """Parent folder of local clusters' and workers' data."""
+
+
+class Migration(pulumi.ComponentResource):
+    """Everything one migration manages, as the plan of the current step says."""
+
+    green_bootstrap_servers: pulumi.Output[str | None]
+    connect_url: pulumi.Output[str | None]
+    metrics_url: pulumi.Output[str | None]
+
+    def __init__(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, {}, opts)
+        cfg, plan = args.config, args.plan
+        child = pulumi.ResourceOptions(parent=self)
+        protect = not cfg.allow_destroy
+        after: list[pulumi.Resource] = []
+        self.green_bootstrap_servers = pulumi.Output.from_input(None)
+        self.connect_url = pulumi.Output.from_input(None)
+        self.metrics_url = pulumi.Output.from_input(None)
+
+        if plan.green_provisioned:
+            green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, args.data_root, protect), child)
+            self.green_bootstrap_servers = green.bootstrap_servers
+            provider = kafka_provider(f"{name}-green-kafka", cfg.green, green.bootstrap_servers, child)
+            topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect), child)
+            acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)
+            workers = MirrorMakerWorkers(
+                f"{name}-mm2",
+                MirrorMakerWorkersArgs(cfg, cfg.green.resolved_bootstrap_servers, args.data_root, plan.mm2_running),
+                pulumi.ResourceOptions(parent=self, depends_on=[topics, acls]),
+            )
+            self.connect_url, self.metrics_url = workers.connect_url, workers.metrics_url
+            after = [topics, acls, workers, *self._flows(name, cfg, plan, workers)]
+            if plan.internal_topics_removed:
+                Mm2Cleanup(
+                    f"{name}-mm2-cleanup",
+                    Mm2CleanupArgs(cfg, plan.internal_topics_removed),
+                    pulumi.ResourceOptions(parent=self, depends_on=after),
+                )
+        routing = ClientRouting(
+            f"{name}-routing",
+            ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory)),
+            pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+        if plan.fence:
+            blue_provider = kafka_provider(f"{name}-blue-kafka", cfg.blue, cfg.blue.resolved_bootstrap_servers, child)
+            BlueFence(
+                f"{name}-blue-fence",
+                BlueFenceArgs(plan.fence, blue_provider),
+                pulumi.ResourceOptions(parent=self, depends_on=[routing]),
+            )
+        self.register_outputs(
+            {
+                "greenBootstrapServers": self.green_bootstrap_servers,
+                "connectUrl": self.connect_url,
+                "metricsUrl": self.metrics_url,
+            }
+        )
+
+    def _flows(
+        self, name: str, cfg: MigrationConfig, plan: MigrationPlan, workers: MirrorMakerWorkers
+    ) -> list[ReplicationFlow]:
+        """A->B, and B->A under the bidirectional strategy; each enabled as the plan says."""
+        active = {(f.source, f.target) for f in plan.flows}
+        pairs = [(cfg.blue, cfg.green)]
+        if cfg.strategy is Strategy.BIDIRECTIONAL:
+            pairs.append((cfg.green, cfg.blue))
+        rf = min(cfg.topics.replication_factor or cfg.green.brokers, cfg.green.brokers)
+        flows = []
+        for source, target in pairs:
+            flows.append(
+                ReplicationFlow(
+                    f"{name}-flow-{source.alias}-{target.alias}",
+                    ReplicationFlowArgs(
+                        flow=flow_spec(cfg, source, target, workers.secrets_file),
+                        connect_url=workers.connect_url,
+                        enabled=(source.alias, target.alias) in active,
+                        remote_topic_replication_factor=rf,
+                    ),
+                    pulumi.ResourceOptions(parent=self, depends_on=[workers]),
+                )
+            )
+        return flows
+
+
+def _read_blue(cfg: MigrationConfig) -> ClusterInventory:
+    try:
+        return read_inventory(client_config(cfg.blue), cfg.gates.read_timeout_seconds)
+    except Exception as err:
+        raise PreflightError(
+            f"gate blue-reachable failed: cannot read blue ({cfg.blue.alias}) at "
+            f"{cfg.blue.resolved_bootstrap_servers}: {err}; check blue.bootstrapServers and blue.security"
+        ) from err
+
+
+def _history(applied: AppliedState, move: Move, step_json: dict[str, Any]) -> list[dict[str, Any]]:
+    if move is Move.NONE and applied.history:
+        return applied.history
+    return [*applied.history, {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}]
+
+
+def run() -> None:
+    """Config in, one step of the migration out. Errors stop the program before any resource is registered."""
+    try:
+        cfg = load_from_pulumi()
+        try:
+            target = target_step(cfg)
+        except ValueError as err:
+            raise TransitionRefused(str(err)) from None
+        applied = read_applied_state()
+        transition = plan_transition(cfg, applied.step, applied.high_water, target)
+        if not transition.allowed:
+            raise TransitionRefused(transition.refusal or "")
+        blue = _read_blue(cfg)
+        plan = plan_migration(cfg, target, blue, cfg.green.brokers)
+    except MigrationError as err:
+        raise pulumi.RunError(str(err)) from None
+
+    migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters")))
+    pulumi.export("strategy", cfg.strategy.value)
+    pulumi.export("step", target.as_output())
+    pulumi.export("highWater", furthest(applied.high_water, target, config_steps(cfg)).as_output())
+    pulumi.export("history", _history(applied, transition.move, target.as_output()))
+    pulumi.export("blueClusterId", blue.cluster_id)
+    pulumi.export("routing", {g: d.to_json() for g, d in plan.routing.items()})
+    pulumi.export("flows", [f"{f.source}->{f.target}" for f in plan.flows])
+    pulumi.export("greenTopics", sorted(t.name for t in plan.topics))
+    pulumi.export("greenBootstrapServers", migration.green_bootstrap_servers)
+    pulumi.export("connectUrl", migration.connect_url)
+    pulumi.export("metricsUrl", migration.metrics_url)

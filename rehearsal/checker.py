@@ -1,0 +1,201 @@
+"""Loss, duplicate and order checks over what the workload's clients produced and consumed.
+
+Pure functions over plain records (no Kafka), so every verdict is unit-testable. A
+record is identified by the id its producer put in the value: a record read under its
+remote name (`A.orders` on green) is the same record as `orders` on blue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from config.model import ClientGroup, ClientRole
+
+LOST_SAMPLE = 10
+"""How many lost ids a row lists (the counts are always complete)."""
+
+
+@dataclass(frozen=True)
+class ProducedRecord:
+    """A record the cluster acknowledged."""
+
+    id: str
+    producer: str
+    cluster: str
+    """Alias of the cluster that acknowledged it."""
+    topic: str
+    """Logical topic (for producers the physical name is the logical one)."""
+    key: str
+    seq: int
+    """Per (producer, topic, key) sequence, from 0."""
+    partition: int
+    offset: int
+    produced_at: float
+    """Epoch seconds when the record was first created (re-sends keep it)."""
+    acked_at: float
+
+
+@dataclass(frozen=True)
+class ConsumedRecord:
+    """One delivery of a record to a consumer client group."""
+
+    group: str
+    """Client group name."""
+    cluster: str
+    physical_topic: str
+    topic: str
+    """Logical topic, through the routing document's map (`A.orders` -> `orders`)."""
+    partition: int
+    offset: int
+    id: str
+    producer: str
+    key: str
+    seq: int
+    consumed_at: float
+
+
+@dataclass(frozen=True)
+class ConsumerPause:
+    """A gap in a group's consumption around a routing change."""
+
+    group: str
+    start: float
+    """Epoch seconds of the last record consumed before the change."""
+    seconds: float
+    """Until the first record consumed after it."""
+
+
+@dataclass(frozen=True)
+class LedgerData:
+    """Everything the workload recorded; `consumed` is in consumption order per group."""
+
+    produced: Sequence[ProducedRecord] = ()
+    consumed: Sequence[ConsumedRecord] = ()
+    pauses: Sequence[ConsumerPause] = ()
+    attempts: int = 0
+    """Produce calls, re-sends of failed deliveries included."""
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    """What one consumer group saw of one logical topic."""
+
+    group: str
+    topic: str
+    produced: int
+    consumed: int
+    """Distinct ids delivered to the group."""
+    lost: int
+    duplicates: int
+    """Deliveries beyond the first, per id."""
+    order_violations: int
+    """First deliveries of a record after a higher seq of the same (producer, key) was delivered."""
+    produced_by_cluster: dict[str, int] = field(default_factory=dict)
+    lost_by_cluster: dict[str, int] = field(default_factory=dict)
+    lost_sample: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One consumer client group: a row per logical topic it reads."""
+
+    group: str
+    topics: tuple[TopicResult, ...]
+    max_consumer_pause_s: float
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over the (group, topic) rows; a topic read by two groups counts twice."""
+
+    produced: int
+    consumed: int
+    lost: int
+    duplicates: int
+    order_violations: int
+    max_consumer_pause_s: float
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict over a whole workload run."""
+
+    groups: tuple[GroupResult, ...]
+    totals: Totals
+
+    @property
+    def clean(self) -> bool:
+        """Nothing lost, duplicated or reordered."""
+        t = self.totals
+        return t.lost == 0 and t.duplicates == 0 and t.order_violations == 0
+
+    def row(self, group: str, topic: str) -> TopicResult:
+        """The result of `group` on `topic` (KeyError if the group does not read it)."""
+        for g in self.groups:
+            for r in g.topics:
+                if (r.group, r.topic) == (group, topic):
+                    return r
+        raise KeyError((group, topic))
+
+    def to_json(self) -> dict[str, object]:
+        return {"clean": self.clean, **asdict(self)}
+
+
+def order_violations(deliveries: Iterable[ConsumedRecord]) -> int:
+    """Count first deliveries that come after a higher seq of the same (producer, topic, key)."""
+    seen: set[str] = set()
+    highest: dict[tuple[str, str, str], int] = {}
+    violations = 0
+    for d in deliveries:
+        if d.id in seen:
+            continue
+        seen.add(d.id)
+        stream = (d.producer, d.topic, d.key)
+        if d.seq < highest.get(stream, -1):
+            violations += 1
+        else:
+            highest[stream] = d.seq
+    return violations
+
+
+def check_topic(group: str, topic: str, data: LedgerData) -> TopicResult:
+    """Compare the acknowledged records of `topic` with what `group` consumed of it."""
+    produced = {p.id: p for p in data.produced if p.topic == topic}
+    deliveries = [c for c in data.consumed if c.group == group and c.topic == topic]
+    consumed_ids = {d.id for d in deliveries}
+    lost = sorted(set(produced) - consumed_ids)
+    return TopicResult(
+        group=group,
+        topic=topic,
+        produced=len(produced),
+        consumed=len(consumed_ids),
+        lost=len(lost),
+        duplicates=len(deliveries) - len(consumed_ids),
+        order_violations=order_violations(deliveries),
+        produced_by_cluster=dict(Counter(p.cluster for p in produced.values())),
+        lost_by_cluster=dict(Counter(produced[i].cluster for i in lost)),
+        lost_sample=tuple(lost[:LOST_SAMPLE]),
+    )
+
+
+def check(data: LedgerData, clients: Iterable[ClientGroup]) -> CheckResult:
+    """Check every consumer client group on every logical topic it reads (producer groups are skipped)."""
+    groups = []
+    for client in clients:
+        if client.role is not ClientRole.CONSUMER:
+            continue
+        pauses = [p.seconds for p in data.pauses if p.group == client.name]
+        rows = tuple(check_topic(client.name, t, data) for t in client.topics)
+        groups.append(GroupResult(client.name, rows, max(pauses, default=0.0)))
+    rows = [r for g in groups for r in g.topics]
+    totals = Totals(
+        produced=sum(r.produced for r in rows),
+        consumed=sum(r.consumed for r in rows),
+        lost=sum(r.lost for r in rows),
+        duplicates=sum(r.duplicates for r in rows),
+        order_violations=sum(r.order_violations for r in rows),
+        max_consumer_pause_s=max((g.max_consumer_pause_s for g in groups), default=0.0),
+    )
+    return CheckResult(tuple(groups), totals)

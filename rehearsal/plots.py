@@ -1,0 +1,84 @@
+"""PNG charts of a rehearsal: phases over traffic, MM2 lag, consumer pauses.
+
+Figures are drawn on matplotlib's Agg canvas directly (no pyplot state), so they are
+safe to write from any thread and on machines without a display. Times are epoch
+seconds, shown as UTC wall-clock time so the charts line up with each other and the logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypedDict
+
+from matplotlib import dates
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+Series = Sequence[tuple[float, float]]
+"""(epoch seconds, value) points."""
+
+
+class PhaseSpan(TypedDict):
+    """When one phase (or step) of the migration ran, in epoch seconds."""
+
+    name: str
+    start: float
+    end: float
+
+
+def _when(t: float) -> float:
+    return float(dates.date2num(datetime.fromtimestamp(t, tz=UTC)))
+
+
+def _figure(title: str, ylabel: str) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_formatter(dates.DateFormatter("%H:%M:%S", tz=UTC))
+    ax.grid(alpha=0.3)
+    return fig, ax
+
+
+def _save(fig: Figure, ax: Axes, path: Path, empty_note: str) -> None:
+    handles, _ = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(loc="outside right upper")
+    else:
+        ax.text(0.5, 0.5, empty_note, transform=ax.transAxes, ha="center", va="center", color="grey")
+    fig.savefig(path, dpi=100)
+
+
+def plot_phase_timeline(phases: Sequence[PhaseSpan], traffic: Mapping[str, Series], path: Path) -> None:
+    """Phases as shaded bands behind the records acknowledged per second on each cluster."""
+    fig, ax = _figure("Migration phases and produced records", "records acknowledged per second")
+    colors = [f"C{i % 10}" for i in range(len(phases))]
+    for phase, color in zip(phases, colors, strict=True):
+        ax.axvspan(_when(phase["start"]), _when(phase["end"]), color=color, alpha=0.15, label=phase["name"])
+    for cluster, points in sorted(traffic.items()):
+        ax.step([_when(t) for t, _ in points], [n for _, n in points], where="post", label=f"cluster {cluster}")
+    _save(fig, ax, path, "no phases or traffic recorded")
+
+
+def plot_lag(series: Mapping[str, Series], path: Path) -> None:
+    """Records MM2 still has to copy, one line per flow (for example `A->B`)."""
+    fig, ax = _figure("MirrorMaker 2 replication lag", "records behind the source")
+    for flow, points in sorted(series.items()):
+        ax.plot([_when(t) for t, _ in points], [n for _, n in points], marker=".", label=flow)
+    _save(fig, ax, path, "no lag samples recorded")
+
+
+def plot_consumer_pauses(pauses: Mapping[str, Series], path: Path) -> None:
+    """How long each consumer group consumed nothing around a handoff, at the time the gap began."""
+    fig, ax = _figure("Consumer pauses around routing changes", "pause (seconds)")
+    for i, (group, points) in enumerate(sorted(pauses.items())):
+        times, seconds = [_when(t) for t, _ in points], [s for _, s in points]
+        ax.vlines(times, 0, seconds, color=f"C{i % 10}", alpha=0.4)
+        ax.scatter(times, seconds, color=f"C{i % 10}", label=group, zorder=3)
+    ax.set_ylim(bottom=0)
+    _save(fig, ax, path, "no consumer pauses recorded")

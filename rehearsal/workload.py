@@ -1,0 +1,564 @@
+"""A live workload: real producers and consumers that follow their routing documents.
+
+Each client re-reads `<routing dir>/<client-group>.json` (a `RoutingDocument.to_json()`)
+every `REFRESH_S` and reconnects when it changes, the way an application's deployment
+tooling would. Everything the clients do lands in a `Ledger`, which `rehearsal.checker`
+judges afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from config.model import ClientGroup, ClientRole
+from planning.routing import RoutingDocument
+from rehearsal.checker import ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 0.2
+"""How often clients re-read their routing document."""
+DEFAULT_KEYS = ("k0", "k1", "k3", "k5")
+"""Keys that spread over 3 partitions under librdkafka's default (CRC32) partitioner."""
+MESSAGE_TIMEOUT_MS = 30_000
+"""Default for a delivery not acknowledged by then to fail and be re-sent (librdkafka's is 5 minutes)."""
+LAG_CHECK_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing document as read, with the revision its publisher computed."""
+
+    revision: str
+    doc: RoutingDocument
+
+
+def read_route(path: Path) -> Route | None:
+    """The routing document at `path`, None if there is none yet (the client waits).
+
+    Raises:
+        json.JSONDecodeError: The file is not (yet) complete JSON.
+    """
+    try:
+        body = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    doc = RoutingDocument(
+        client_group=body["clientGroup"],
+        role=ClientRole(body["role"]),
+        cluster=body["cluster"],
+        bootstrap_servers=body["bootstrapServers"],
+        security_protocol=body["securityProtocol"],
+        topics=dict(body["topics"]),
+        group_id=body.get("groupId"),
+        paused=bool(body.get("paused", False)),
+    )
+    return Route(str(body["revision"]), doc)
+
+
+def write_route(routing_dir: Path, doc: RoutingDocument) -> Path:
+    """Publish `doc` as `<routing_dir>/<client-group>.json`, atomically (readers never see half a file)."""
+    routing_dir.mkdir(parents=True, exist_ok=True)
+    path = routing_dir / f"{doc.client_group}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc.to_json(), indent=2))
+    os.replace(tmp, path)
+    return path
+
+
+class _RouteWatcher:
+    """Re-reads one routing document at most every `REFRESH_S`; cheap, it compares revisions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.route: Route | None = None
+        self._next_read = 0.0
+
+    def changed(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_read:
+            return False
+        self._next_read = now + REFRESH_S
+        try:
+            route = read_route(self.path)
+        except json.JSONDecodeError:
+            return False  # written in place by someone else: read it again next time
+        if _revision(route) == _revision(self.route):
+            return False
+        self.route = route
+        return True
+
+
+def _revision(route: Route | None) -> str | None:
+    return route.revision if route else None
+
+
+class Ledger:
+    """Thread-safe record of every acknowledged, consumed record and every consumer pause."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._produced: list[ProducedRecord] = []
+        self._consumed: list[ConsumedRecord] = []
+        self._pauses: list[ConsumerPause] = []
+        self._attempts = 0
+        self._per_second: defaultdict[str, Counter[int]] = defaultdict(Counter)
+
+    def add_attempt(self) -> None:
+        with self._lock:
+            self._attempts += 1
+
+    def add_produced(self, record: ProducedRecord) -> None:
+        with self._lock:
+            self._produced.append(record)
+            self._per_second[record.cluster][int(record.acked_at)] += 1
+
+    def add_consumed(self, record: ConsumedRecord) -> None:
+        with self._lock:
+            self._consumed.append(record)
+
+    def add_pause(self, pause: ConsumerPause) -> None:
+        with self._lock:
+            self._pauses.append(pause)
+
+    def snapshot(self) -> LedgerData:
+        """A consistent copy of everything recorded so far."""
+        with self._lock:
+            return LedgerData(tuple(self._produced), tuple(self._consumed), tuple(self._pauses), self._attempts)
+
+    def traffic(self) -> dict[str, list[tuple[float, int]]]:
+        """Cluster alias -> (epoch second, acknowledged records), zero-filled over the whole run."""
+        with self._lock:
+            counts = {cluster: Counter(c) for cluster, c in self._per_second.items()}
+        seconds = [s for c in counts.values() for s in c]
+        if not seconds:
+            return {}
+        span = range(min(seconds), max(seconds) + 1)
+        return {cluster: [(float(s), c[s]) for s in span] for cluster, c in sorted(counts.items())}
+
+    def dump_jsonl(self, path: Path) -> None:
+        """One JSON object per line, with `kind` produced, consumed or pause; then a summary line."""
+        data = self.snapshot()
+        with path.open("w") as out:
+            for kind, records in (("produced", data.produced), ("consumed", data.consumed), ("pause", data.pauses)):
+                for r in records:
+                    out.write(json.dumps({"kind": kind, **asdict(r)}) + "\n")
+            out.write(json.dumps({"kind": "summary", "attempts": data.attempts}) + "\n")
+
+
+class _Client(ABC):
+    """A thread that follows one routing document until `stop()`."""
+
+    def __init__(self, name: str, routing_dir: Path, ledger: Ledger) -> None:
+        self.name = name
+        self.error: BaseException | None = None
+        """Why the thread died, if it did (`Workload.stop` raises it)."""
+        self._ledger = ledger
+        self._watch = _RouteWatcher(Path(routing_dir) / f"{name}.json")
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"rehearsal-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 120) -> None:
+        """Ask the thread to finish (flush or commit, then close) and wait for it."""
+        self._stopping.set()
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise TimeoutError(f"client {self.name} did not stop within {timeout_s}s")
+
+    def _main(self) -> None:
+        try:
+            try:
+                while not self._stopping.is_set():
+                    if self._watch.changed():
+                        self._follow(self._watch.route)
+                    self._step()
+            finally:
+                self._shutdown()
+        except BaseException as err:  # kept for Workload.stop to raise in the caller's thread
+            log.exception("client %s failed", self.name)
+            self.error = err
+
+    @abstractmethod
+    def _follow(self, route: Route | None) -> None:
+        """Apply a new (or vanished) routing document."""
+
+    @abstractmethod
+    def _step(self) -> None:
+        """One turn of work; returns within about `REFRESH_S`."""
+
+    @abstractmethod
+    def _shutdown(self) -> None:
+        """Flush or commit, then close."""
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """A record before its acknowledgement; a re-send reuses it unchanged."""
+
+    id: str
+    producer: str
+    topic: str
+    key: str
+    seq: int
+    produced_at: float
+
+    def value(self) -> bytes:
+        body = {"id": self.id, "producer": self.producer, "key": self.key, "seq": self.seq}
+        return json.dumps({**body, "ts": int(self.produced_at * 1000)}).encode()
+
+
+class ProducerClient(_Client):
+    """Produces keyed records to every topic of its document, `rate_per_s` per topic.
+
+    On a change of cluster, or when paused, it flushes until every record is acknowledged
+    or failed, then closes and reconnects. Failed records are re-sent, unchanged, on
+    whatever cluster the producer uses next.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        routing_dir: Path,
+        keys: Sequence[str],
+        rate_per_s: float,
+        ledger: Ledger,
+        *,
+        message_timeout_ms: int = MESSAGE_TIMEOUT_MS,
+        stop_timeout_s: float = 60,
+    ) -> None:
+        super().__init__(name, routing_dir, ledger)
+        if not keys or rate_per_s <= 0:
+            raise ValueError(f"producer {name} needs keys and a positive rate, got {keys!r} at {rate_per_s}/s")
+        self._keys = tuple(keys)
+        self._interval = 1 / rate_per_s
+        self._message_timeout_ms = message_timeout_ms
+        self._stop_timeout_s = stop_timeout_s
+        self._producer: Producer | None = None
+        self._target: tuple[str, str, str] | None = None
+        self._doc: RoutingDocument | None = None
+        self._next_due: dict[str, float] = {}
+        self._sent: Counter[str] = Counter()
+        self._seq: Counter[tuple[str, str]] = Counter()
+        self._failed: deque[_Outgoing] = deque()
+
+    def _follow(self, route: Route | None) -> None:
+        doc = route.doc if route else None
+        target = None if doc is None or doc.paused else (doc.cluster, doc.bootstrap_servers, doc.security_protocol)
+        if target != self._target:
+            self._disconnect()
+            self._target = target
+            if target is not None:
+                self._producer = Producer(
+                    {
+                        "bootstrap.servers": target[1],
+                        "security.protocol": target[2],
+                        "client.id": self.name,
+                        "enable.idempotence": True,
+                        "acks": "all",
+                        "message.timeout.ms": self._message_timeout_ms,
+                    }
+                )
+                self._next_due.clear()
+        self._doc = doc
+
+    def _step(self) -> None:
+        if self._producer is None or self._doc is None:
+            time.sleep(REFRESH_S / 2)
+            return
+        self._resend_failed()
+        now = time.monotonic()
+        for physical, logical in self._doc.topics.items():
+            due = self._next_due.setdefault(physical, now)
+            while due <= now:
+                self._send(self._next_record(logical), physical)
+                due += self._interval
+            self._next_due[physical] = due
+        self._producer.poll(0.02)
+
+    def _next_record(self, topic: str) -> _Outgoing:
+        key = self._keys[self._sent[topic] % len(self._keys)]
+        self._sent[topic] += 1
+        seq = self._seq[(topic, key)]
+        self._seq[(topic, key)] += 1
+        return _Outgoing(uuid.uuid4().hex, self.name, topic, key, seq, time.time())
+
+    def _send(self, record: _Outgoing, physical: str) -> None:
+        assert self._producer is not None and self._target is not None
+        try:
+            self._producer.produce(
+                physical,
+                key=record.key.encode(),
+                value=record.value(),
+                headers=[("producer", self.name.encode())],
+                on_delivery=partial(self._delivered, record, self._target[0]),
+            )
+        except BufferError:
+            self._failed.append(record)  # local queue full: try again on the next step
+            return
+        self._ledger.add_attempt()
+
+    def _delivered(self, record: _Outgoing, cluster: str, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            log.warning("producer %s: record %s failed on %s (%s); re-sending it", self.name, record.id, cluster, err)
+            self._failed.append(record)
+            return
+        self._ledger.add_produced(
+            ProducedRecord(
+                id=record.id,
+                producer=self.name,
+                cluster=cluster,
+                topic=record.topic,
+                key=record.key,
+                seq=record.seq,
+                partition=msg.partition() or 0,
+                offset=msg.offset() or 0,
+                produced_at=record.produced_at,
+                acked_at=time.time(),
+            )
+        )
+
+    def _resend_failed(self) -> int:
+        """Re-send failed records whose topic the document still has; returns how many."""
+        assert self._doc is not None
+        physical_of = {logical: physical for physical, logical in self._doc.topics.items()}
+        waiting = [r for r in self._failed if r.topic not in physical_of]
+        ready = [r for r in self._failed if r.topic in physical_of]
+        self._failed = deque(waiting)
+        for record in ready:
+            self._send(record, physical_of[record.topic])
+        return len(ready)
+
+    def _flush(self) -> None:
+        assert self._producer is not None
+        while self._producer.flush(1.0) > 0:
+            pass
+
+    def _disconnect(self) -> None:
+        if self._producer is None:
+            return
+        self._flush()
+        self._producer.close()
+        self._producer = None
+
+    def _shutdown(self) -> None:
+        """Flush, re-sending failures on the current cluster until acknowledged or out of time."""
+        deadline = time.monotonic() + self._stop_timeout_s
+        while self._producer is not None and time.monotonic() < deadline:
+            self._flush()
+            if not self._resend_failed():
+                break
+        self._disconnect()
+        if self._failed:
+            log.warning("producer %s stopped with %d unacknowledged record(s)", self.name, len(self._failed))
+
+
+class ConsumerClient(_Client):
+    """Consumes every topic of its document in `doc.groupId`, committing after each batch.
+
+    Paused: commit, close (leave the group) and wait. New cluster or topics: commit,
+    close, and subscribe again there with the same group id, starting from the offsets
+    committed there (the migration commits translated offsets before flipping).
+    """
+
+    def __init__(self, name: str, routing_dir: Path, ledger: Ledger) -> None:
+        super().__init__(name, routing_dir, ledger)
+        self._consumer: Consumer | None = None
+        self._target: tuple[str, str, str, str, tuple[str, ...]] | None = None
+        self._doc: RoutingDocument | None = None
+        self._pending: dict[tuple[str, int], int] = {}
+        self._last_consumed_at: float | None = None
+        self._pause_from: float | None = None
+        self._next_lag_check = 0.0
+        self._caught_up_at: float | None = None
+
+    def caught_up(self, since: float) -> bool:
+        """Whether a lag check started after monotonic time `since` found every assigned partition consumed."""
+        return self._caught_up_at is not None and self._caught_up_at >= since
+
+    def _follow(self, route: Route | None) -> None:
+        doc = route.doc if route else None
+        target = None
+        if doc is not None and not doc.paused:
+            group = doc.group_id or doc.client_group
+            target = (doc.cluster, doc.bootstrap_servers, doc.security_protocol, group, tuple(sorted(doc.topics)))
+        if target != self._target:
+            if self._consumer is not None and self._pause_from is None:
+                self._pause_from = self._last_consumed_at
+            self._disconnect()
+            self._target = target
+            if target is not None:
+                self._consumer = Consumer(
+                    {
+                        "bootstrap.servers": target[1],
+                        "security.protocol": target[2],
+                        "group.id": target[3],
+                        "client.id": self.name,
+                        "enable.auto.commit": False,
+                        "auto.offset.reset": "earliest",
+                    }
+                )
+                self._consumer.subscribe(list(target[4]))
+        self._doc = doc
+
+    def _step(self) -> None:
+        if self._consumer is None:
+            time.sleep(REFRESH_S / 2)
+            return
+        recorded = [self._record(m) for m in self._consumer.consume(num_messages=500, timeout=REFRESH_S)]
+        if any(recorded):
+            self._caught_up_at = None
+            self._commit()
+        elif time.monotonic() >= self._next_lag_check:
+            self._check_lag()
+
+    def _record(self, msg: Message) -> bool:
+        assert self._doc is not None and self._target is not None
+        if msg.error() is not None:
+            log.warning("consumer %s: %s", self.name, msg.error())
+            return False
+        topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+        body = json.loads(msg.value() or b"{}")
+        now = time.time()
+        self._ledger.add_consumed(
+            ConsumedRecord(
+                group=self.name,
+                cluster=self._target[0],
+                physical_topic=topic,
+                topic=self._doc.topics.get(topic, topic),
+                partition=partition,
+                offset=offset,
+                id=body["id"],
+                producer=body["producer"],
+                key=body["key"],
+                seq=body["seq"],
+                consumed_at=now,
+            )
+        )
+        if self._pause_from is not None:
+            self._ledger.add_pause(ConsumerPause(self.name, self._pause_from, now - self._pause_from))
+            self._pause_from = None
+        self._last_consumed_at = now
+        self._pending[(topic, partition)] = offset + 1
+        return True
+
+    def _commit(self) -> None:
+        if self._consumer is None or not self._pending:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._pending.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as err:
+            log.warning("consumer %s: commit failed (%s); retrying with the next batch", self.name, err)
+            return
+        self._pending.clear()
+
+    def _check_lag(self) -> None:
+        assert self._consumer is not None
+        started = time.monotonic()
+        self._next_lag_check = started + LAG_CHECK_INTERVAL_S
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return
+        try:
+            committed = self._consumer.committed(assignment, timeout=5)
+            for tp in committed:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=5)
+                if high > (tp.offset if tp.offset >= 0 else low):
+                    return
+        except KafkaException as err:
+            log.info("consumer %s: lag check failed (%s)", self.name, err)
+            return
+        self._caught_up_at = started
+
+    def _disconnect(self) -> None:
+        if self._consumer is None:
+            return
+        self._commit()
+        self._consumer.close()
+        self._consumer = None
+        self._caught_up_at = None
+
+    def _shutdown(self) -> None:
+        self._disconnect()
+
+
+class Workload:
+    """Producer and consumer clients for a set of client groups, started and stopped together.
+
+    Use it as a context manager, or call `start()` and `stop()`.
+    """
+
+    def __init__(
+        self,
+        clients: Iterable[ClientGroup],
+        routing_dir: Path,
+        ledger: Ledger | None = None,
+        *,
+        keys: Sequence[str] = DEFAULT_KEYS,
+        rate_per_s: float = 20.0,
+        drain_s: float = 30.0,
+    ) -> None:
+        self.ledger = ledger or Ledger()
+        self.drain_s = drain_s
+        clients = list(clients)
+        self.producers = [
+            ProducerClient(c.name, routing_dir, keys, rate_per_s, self.ledger)
+            for c in clients
+            if c.role is ClientRole.PRODUCER
+        ]
+        self.consumers = [
+            ConsumerClient(c.name, routing_dir, self.ledger) for c in clients if c.role is ClientRole.CONSUMER
+        ]
+        self._stopped = False
+
+    def start(self) -> None:
+        for client in (*self.consumers, *self.producers):
+            client.start()
+
+    def stop(self, drain_s: float | None = None) -> None:
+        """Stop the producers, let consumers catch up for at most `drain_s`, stop them.
+
+        Raises:
+            RuntimeError: A client's thread failed (the first failure is the cause).
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        for producer in self.producers:
+            producer.stop()
+        drained_from = time.monotonic()
+        deadline = drained_from + (self.drain_s if drain_s is None else drain_s)
+        while time.monotonic() < deadline and not all(c.caught_up(drained_from) for c in self.consumers):
+            time.sleep(REFRESH_S)
+        for consumer in self.consumers:
+            consumer.stop()
+        failed = [c for c in (*self.producers, *self.consumers) if c.error is not None]
+        if failed:
+            names = ", ".join(c.name for c in failed)
+            raise RuntimeError(f"workload client(s) failed: {names}") from failed[0].error
+
+    def __enter__(self) -> Workload:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop(drain_s=0 if exc_type else None)

@@ -1,0 +1,201 @@
+"""The rehearsal's loss/duplicate/order checker on hand-made ledgers, its ledger, routing files and PNG charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from config.model import ClientGroup, ClientRole
+from planning.routing import RoutingDocument
+from rehearsal.checker import ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord, check
+from rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
+from rehearsal.workload import Ledger, read_route, write_route
+
+WRITER = ClientGroup(name="orders-writer", role=ClientRole.PRODUCER, wave=1, topics=["orders"])
+BILLING = ClientGroup(name="billing", role=ClientRole.CONSUMER, wave=1, topics=["orders"])
+
+
+def produced(seq: int, cluster: str = "A", key: str = "k0") -> ProducedRecord:
+    return ProducedRecord(
+        id=f"{cluster}-{key}-{seq}",
+        producer=WRITER.name,
+        cluster=cluster,
+        topic="orders",
+        key=key,
+        seq=seq,
+        partition=0,
+        offset=seq,
+        produced_at=1000.0 + seq,
+        acked_at=1000.1 + seq,
+    )
+
+
+def delivery(record: ProducedRecord, cluster: str = "A", physical: str = "orders", at: float = 0.0) -> ConsumedRecord:
+    return ConsumedRecord(
+        group=BILLING.name,
+        cluster=cluster,
+        physical_topic=physical,
+        topic="orders",
+        partition=record.partition,
+        offset=record.offset,
+        id=record.id,
+        producer=record.producer,
+        key=record.key,
+        seq=record.seq,
+        consumed_at=at or record.acked_at + 0.5,
+    )
+
+
+RECORDS = [produced(s) for s in range(5)]
+
+
+def test_clean_run_counts_every_record_once() -> None:
+    data = LedgerData(RECORDS, [delivery(r) for r in RECORDS], attempts=5)
+
+    result = check(data, [WRITER, BILLING])
+
+    row = result.row("billing", "orders")
+    assert (row.produced, row.consumed, row.lost, row.duplicates, row.order_violations) == (5, 5, 0, 0, 0)
+    assert row.produced_by_cluster == {"A": 5}
+    assert row.lost_by_cluster == {}
+    assert result.clean
+    assert [g.group for g in result.groups] == ["billing"]  # producer groups are not judged
+
+
+def test_a_record_never_consumed_is_lost() -> None:
+    on_b = produced(0, cluster="B")
+    data = LedgerData([*RECORDS, on_b], [delivery(r) for r in RECORDS])
+
+    result = check(data, [BILLING])
+
+    row = result.row("billing", "orders")
+    assert (row.lost, row.lost_by_cluster, row.lost_sample) == (1, {"B": 1}, (on_b.id,))
+    assert result.totals.lost == 1
+    assert not result.clean
+
+
+def test_a_second_delivery_is_a_duplicate_not_a_new_record() -> None:
+    deliveries = [delivery(r) for r in RECORDS] + [delivery(RECORDS[3], cluster="B", physical="A.orders")]
+
+    result = check(LedgerData(RECORDS, deliveries), [BILLING])
+
+    row = result.row("billing", "orders")
+    assert (row.consumed, row.lost, row.duplicates, row.order_violations) == (5, 0, 1, 0)
+    assert not result.clean
+
+
+def test_a_record_first_delivered_after_a_higher_seq_breaks_order() -> None:
+    order = [0, 1, 3, 2, 4]
+    deliveries = [delivery(RECORDS[s]) for s in order]
+
+    result = check(LedgerData(RECORDS, deliveries), [BILLING])
+
+    assert result.row("billing", "orders").order_violations == 1
+    assert result.row("billing", "orders").lost == 0
+
+
+def test_order_is_per_key() -> None:
+    other_key = [produced(s, key="k1") for s in range(2)]
+    deliveries = [delivery(r) for r in RECORDS[:3]] + [delivery(r) for r in other_key]
+
+    result = check(LedgerData(RECORDS[:3] + other_key, deliveries), [BILLING])
+
+    assert result.row("billing", "orders").order_violations == 0
+
+
+def test_a_record_read_under_its_remote_name_is_the_same_record() -> None:
+    # Read orders on A up to seq 2, then the rest as A.orders on green, then green's own orders.
+    on_b = produced(0, cluster="B", key="k9")
+    deliveries = [delivery(r) for r in RECORDS[:3]]
+    deliveries += [delivery(r, cluster="B", physical="A.orders") for r in RECORDS[3:]]
+    deliveries += [delivery(on_b, cluster="B")]
+
+    result = check(LedgerData([*RECORDS, on_b], deliveries), [BILLING])
+
+    row = result.row("billing", "orders")
+    assert (row.produced, row.consumed, row.lost, row.duplicates) == (6, 6, 0, 0)
+    assert row.produced_by_cluster == {"A": 5, "B": 1}
+
+
+def test_max_pause_and_json() -> None:
+    pauses = [ConsumerPause("billing", 1000.0, 1.5), ConsumerPause("billing", 1010.0, 4.0), ConsumerPause("x", 1, 9)]
+    data = LedgerData(RECORDS, [delivery(r) for r in RECORDS], pauses)
+
+    result = check(data, [BILLING])
+
+    assert result.groups[0].max_consumer_pause_s == 4.0
+    assert result.totals.max_consumer_pause_s == 4.0
+    body = json.loads(json.dumps(result.to_json()))
+    assert body["clean"] is True
+    assert body["totals"]["produced"] == 5
+    assert body["groups"][0]["topics"][0]["group"] == "billing"
+
+
+def test_a_group_reading_nothing_loses_everything() -> None:
+    result = check(LedgerData(RECORDS, []), [BILLING])
+
+    assert (result.totals.lost, result.totals.consumed, result.totals.max_consumer_pause_s) == (5, 0, 0.0)
+
+
+def test_ledger_traffic_is_zero_filled_per_cluster_and_dumps_as_json_lines(tmp_path: Path) -> None:
+    ledger = Ledger()
+    for record in (produced(0), produced(1), produced(0, cluster="B")):
+        ledger.add_attempt()
+        ledger.add_produced(record)
+    ledger.add_consumed(delivery(RECORDS[0]))
+    ledger.add_pause(ConsumerPause("billing", 1000.0, 2.0))
+
+    # produced(s) is acknowledged at 1000.1 + s
+    assert ledger.traffic() == {"A": [(1000.0, 1), (1001.0, 1)], "B": [(1000.0, 1), (1001.0, 0)]}
+    ledger.dump_jsonl(tmp_path / "ledger.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["produced"] * 3 + ["consumed", "pause", "summary"]
+    assert lines[0]["id"] == RECORDS[0].id and lines[-1]["attempts"] == 3
+    assert check(ledger.snapshot(), [BILLING]).totals.produced == 3
+
+
+def test_routing_documents_round_trip_through_their_file(tmp_path: Path) -> None:
+    doc = RoutingDocument(
+        "billing", ClientRole.CONSUMER, "B", "127.0.0.1:1", "PLAINTEXT", {"A.orders": "orders"}, "billing"
+    )
+
+    assert read_route(tmp_path / "billing.json") is None  # not published yet: the client waits
+    path = write_route(tmp_path, doc)
+    route = read_route(path)
+
+    assert path == tmp_path / "billing.json"
+    assert route is not None and route.doc == doc and route.revision == doc.to_json()["revision"]
+
+
+def is_png(path: Path) -> bool:
+    data = path.read_bytes()
+    return len(data) > 1000 and data.startswith(b"\x89PNG")
+
+
+def test_plots_write_pngs(tmp_path: Path) -> None:
+    phases = [
+        {"name": "replicating", "start": 1000.0, "end": 1030.0},
+        {"name": "producers-switched", "start": 1030.0, "end": 1060.0},
+    ]
+    traffic = {
+        "A": [(1000.0 + s, 20 if s < 30 else 0) for s in range(60)],
+        "B": [(1000.0 + s, 0 if s < 30 else 20) for s in range(60)],
+    }
+
+    plot_phase_timeline(phases, traffic, tmp_path / "timeline.png")
+    plot_lag(
+        {"A->B": [(1000.0 + s, 60 - s) for s in range(60)], "B->A": [(1000.0, 0), (1060.0, 0)]}, tmp_path / "lag.png"
+    )
+    plot_consumer_pauses(
+        {"billing": [(1031.0, 1.2)], "analytics": [(1040.0, 3.4), (1050.0, 0.5)]}, tmp_path / "pauses.png"
+    )
+
+    assert all(is_png(tmp_path / name) for name in ("timeline.png", "lag.png", "pauses.png"))
+
+
+def test_plots_without_data_still_write_pngs(tmp_path: Path) -> None:
+    plot_phase_timeline([], {}, tmp_path / "timeline.png")
+    plot_lag({}, tmp_path / "lag.png")
+    plot_consumer_pauses({}, tmp_path / "pauses.png")
+
+    assert all(is_png(tmp_path / name) for name in ("timeline.png", "lag.png", "pauses.png"))
