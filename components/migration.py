@@ -19,16 +19,17 @@ from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
 from components.stack_state import AppliedState, read_applied_state
 from components.topic_mirror import TopicMirror, TopicMirrorArgs
 from config.load import load_from_pulumi
-from config.model import MigrationConfig, Strategy
+from config.model import ClientRole, MigrationConfig, Strategy
 from errors import MigrationError, PreflightError, TransitionRefused
 from evidence.clients import client_config
 from evidence.inventory import read_inventory
-from planning.desired import MigrationPlan, plan_migration
+from planning.desired import MigrationPlan, plan_migration, selected_topics
 from planning.inventory import ClusterInventory
 from planning.mm2 import flow_spec
-from planning.phases import Move, config_steps, furthest, plan_transition, target_step
+from planning.phases import Move, Step, config_steps, furthest, plan_transition, target_step
 
 TYPE = "kafkamig:index:Migration"
+MIN_ISR = "min.insync.replicas"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,31 @@ class MigrationArgs:
     plan: MigrationPlan
     data_root: Path
     """Parent folder of local clusters' and workers' data."""
+    previous_step: Step | None
+    blue: ClusterInventory
+
+
+def summary_props(args: MigrationArgs) -> dict[str, Any]:
+    """The migration's shape, recorded as the component's inputs: what the policy pack judges."""
+    cfg, plan = args.config, args.plan
+    return {
+        "strategy": cfg.strategy.value,
+        "production": cfg.production,
+        "step": plan.step.as_output(),
+        "previousStep": args.previous_step.as_output() if args.previous_step else None,
+        "producerWavesTotal": cfg.wave_count(ClientRole.PRODUCER),
+        "consumerWavesTotal": cfg.wave_count(ClientRole.CONSUMER),
+        "blueAlias": cfg.blue.alias,
+        "greenAlias": cfg.green.alias,
+        "flows": {f"{f.source}->{f.target}": True for f in plan.flows},
+        "clientRouting": {g: {"role": d.role.value, "cluster": d.cluster} for g, d in plan.routing.items()},
+        "soakSeconds": cfg.gates.soak_seconds,
+        "internalTopicReplicationFactor": cfg.mm2.internal_topic_replication_factor,
+        "blueTopics": {
+            t.name: {"replicationFactor": t.replication_factor, "minInsyncReplicas": t.configs.get(MIN_ISR)}
+            for t in selected_topics(cfg, args.blue)
+        },
+    }
 
 
 class Migration(pulumi.ComponentResource):
@@ -49,7 +75,7 @@ class Migration(pulumi.ComponentResource):
     metrics_url: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, {}, opts)
+        super().__init__(TYPE, name, summary_props(args), opts)
         cfg, plan = args.config, args.plan
         child = pulumi.ResourceOptions(parent=self)
         protect = not cfg.allow_destroy
@@ -156,7 +182,7 @@ def run() -> None:
     except MigrationError as err:
         raise pulumi.RunError(str(err)) from None
 
-    migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters")))
+    migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), applied.step, blue))
     pulumi.export("strategy", cfg.strategy.value)
     pulumi.export("step", target.as_output())
     pulumi.export("highWater", furthest(applied.high_water, target, config_steps(cfg)).as_output())
