@@ -41,6 +41,7 @@ class MigrationArgs:
     data_root: Path
     """Parent folder of local clusters' and workers' data."""
     previous_step: Step | None
+    """The step this one was entered from (stable across no-op updates)."""
     blue: ClusterInventory
 
 
@@ -87,7 +88,12 @@ class Migration(pulumi.ComponentResource):
         if plan.green_provisioned:
             green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, args.data_root, protect), child)
             self.green_bootstrap_servers = green.bootstrap_servers
-            provider = kafka_provider(f"{name}-green-kafka", cfg.green, green.bootstrap_servers, child)
+            provider = kafka_provider(
+                f"{name}-green-kafka",
+                cfg.green,
+                cfg.green.resolved_bootstrap_servers,
+                pulumi.ResourceOptions(parent=self, depends_on=[green]),
+            )
             topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect), child)
             acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)
             workers = MirrorMakerWorkers(
@@ -165,6 +171,13 @@ def _history(applied: AppliedState, move: Move, step_json: dict[str, Any]) -> li
     return [*applied.history, {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}]
 
 
+def _entered_from(applied: AppliedState, move: Move) -> Step | None:
+    """The step the current one was entered from: the applied step on a move, else the history's previous entry."""
+    if move is not Move.NONE:
+        return applied.step
+    return Step.from_output(applied.history[-2]) if len(applied.history) >= 2 else None
+
+
 def run() -> None:
     """Config in, one step of the migration out. Errors stop the program before any resource is registered."""
     try:
@@ -182,7 +195,8 @@ def run() -> None:
     except MigrationError as err:
         raise pulumi.RunError(str(err)) from None
 
-    migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), applied.step, blue))
+    entered_from = _entered_from(applied, transition.move)
+    migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), entered_from, blue))
     pulumi.export("strategy", cfg.strategy.value)
     pulumi.export("step", target.as_output())
     pulumi.export("highWater", furthest(applied.high_water, target, config_steps(cfg)).as_output())

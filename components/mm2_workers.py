@@ -66,8 +66,10 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secrets"]),
             )
             self.resource: pulumi.Resource | None = worker
-            self.connect_url = worker.url
-            self.metrics_url = worker.metrics_url
+            # Plain, known values (the worker's address is decided by config), so that a
+            # worker update does not make every connector's input unknown in preview.
+            self.connect_url = pulumi.Output.from_input(spec.url)
+            self.metrics_url = pulumi.Output.from_input(spec.metrics_url)
             self.secrets_file = spec.secrets_file.as_posix()
         else:
             if not cfg.mm2.connect_url:

@@ -68,7 +68,8 @@ def project_copy(tmp_path: Path) -> Path:
     root = Path(__file__).resolve().parent.parent
     dest = tmp_path / "project"
     ignore = shutil.ignore_patterns(
-        ".venv", ".git", ".pulumi-state", ".local-clusters", "rehearsal-report", "__pycache__"
+        ".venv", ".git", ".pulumi-state", ".local-clusters", "*-report", "__pycache__", ".*_cache", "Pulumi.*.yaml"
     )
     shutil.copytree(root, dest, ignore=ignore)
+    (dest / ".venv").symlink_to(root / ".venv")
     return dest

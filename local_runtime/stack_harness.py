@@ -1,0 +1,58 @@
+"""Driving a migration stack with the Automation API (tests, rehearsal): config in, one step per `up`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from local_runtime.pulumi_cli import pulumi_env, pulumi_root
+
+Output = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    """Default sink for the engine's progress lines."""
+
+
+@dataclass
+class MigrationStack:
+    """A stack of the migration project in `project_dir`, with a file backend in `backend_dir`."""
+
+    stack: auto.Stack
+
+    @classmethod
+    def create(cls, project_dir: Path, backend_dir: Path, name: str, config: dict[str, Any]) -> MigrationStack:
+        options = auto.LocalWorkspaceOptions(
+            pulumi_command=auto.PulumiCommand(root=str(pulumi_root())),
+            env_vars=pulumi_env(backend_dir),
+        )
+        stack = auto.create_or_select_stack(name, work_dir=str(project_dir), opts=options)
+        harness = cls(stack)
+        harness.configure(config)
+        return harness
+
+    def configure(self, values: dict[str, Any]) -> None:
+        """Set config keys (camelCase, as in Pulumi.<stack>.yaml); objects are stored as JSON."""
+        self.stack.set_all_config(
+            {k: auto.ConfigValue(v if isinstance(v, str) else json.dumps(v)) for k, v in values.items()}
+        )
+
+    def goto(self, phase: str, producer_waves: int = 0, consumer_waves: int = 0) -> None:
+        self.configure({"phase": phase, "producerWaves": str(producer_waves), "consumerWaves": str(consumer_waves)})
+
+    def preview(self, on_output: Output = _quiet) -> auto.PreviewResult:
+        return self.stack.preview(on_output=on_output)
+
+    def up(self, on_output: Output = _quiet) -> auto.UpResult:
+        return self.stack.up(on_output=on_output)
+
+    def outputs(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self.stack.outputs().items()}
+
+    def destroy(self, on_output: Output = _quiet) -> None:
+        self.stack.destroy(on_output=on_output)

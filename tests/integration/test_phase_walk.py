@@ -1,0 +1,200 @@
+"""A stack walked through every phase with `pulumi up` on real clusters, checked as a user would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from config.model import Phase, Strategy
+from evidence.inventory import read_inventory
+from local_runtime.connect import ConnectClient
+from local_runtime.stack_harness import MigrationStack
+from planning.phases import Step, steps
+from tests.helpers import create_topic
+from tests.integration.estate import committed_offsets, seed_blue, stack_config
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def walk(kafka_cluster, project_copy: Path, tmp_path: Path):
+    blue = kafka_cluster("A")
+    seed_blue(blue)
+    routing_dir = tmp_path / "routing"
+    stacks: list[MigrationStack] = []
+
+    def make(strategy: str) -> tuple[MigrationStack, dict]:
+        config = stack_config(blue, routing_dir, strategy)
+        stack = MigrationStack.create(project_copy, tmp_path / "state", f"walk-{strategy}", config)
+        stacks.append(stack)
+        return stack, config
+
+    yield blue, routing_dir, make
+    for stack in stacks:
+        stack.destroy()
+
+
+def doc(routing_dir: Path, group: str) -> dict:
+    return json.loads((routing_dir / f"{group}.json").read_text())
+
+
+def connectors(config: dict) -> list[str]:
+    try:
+        return sorted(ConnectClient(f"http://127.0.0.1:{config['mm2']['connectRestPort']}").list_connectors())
+    except OSError:
+        return []
+
+
+def green_bootstrap(config: dict) -> str:
+    return f"127.0.0.1:{config['green']['local']['brokerPort']}"
+
+
+def step_and_check_preview(stack: MigrationStack, step: Step) -> dict:
+    """Preview then up one step: the preview announces exactly what the up changes, and a second up changes nothing."""
+    stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
+    planned = {k: v for k, v in stack.preview().change_summary.items() if k != "same"}
+    applied = {k: v for k, v in stack.up().summary.resource_changes.items() if k != "same"}
+    assert planned == applied, (step, planned, applied)
+    again = stack.preview().change_summary
+    assert set(again) == {"same"}, (step, again)
+    return applied
+
+
+def test_bidirectional_walk_through_every_phase(walk) -> None:
+    blue, routing_dir, make = walk
+    stack, config = make("bidirectional")
+    green = green_bootstrap(config)
+    billing_on_blue = {
+        t: committed_offsets(blue.bootstrap_servers, "billing", t, n) for t, n in (("orders", 3), ("payments", 2))
+    }
+
+    for step in steps(Strategy.BIDIRECTIONAL, 2, 2):
+        step_and_check_preview(stack, step)
+        out = stack.outputs()
+        assert out["step"] == step.as_output()
+        phase = step.phase
+
+        if phase is Phase.GREEN_PROVISIONED:
+            blue_inv = read_inventory({"bootstrap.servers": blue.bootstrap_servers}, 10)
+            green_inv = read_inventory({"bootstrap.servers": green}, 10)
+            for name in ("orders", "payments", "audit.events"):
+                for copy in (name, f"A.{name}"):
+                    assert green_inv.topics[copy].partitions == blue_inv.topics[name].partitions
+                    assert green_inv.topics[copy].configs == blue_inv.topics[name].configs
+            mirrored = {(a.resource_name, a.principal, a.operation) for a in green_inv.acls}
+            assert {("orders", "User:billing", "Read"), ("A.orders", "User:billing", "Read")} <= mirrored
+        if phase is Phase.REPLICATING:
+            assert connectors(config) == [
+                "A->B.MirrorCheckpointConnector",
+                "A->B.MirrorSourceConnector",
+                "B->A.MirrorHeartbeatConnector",
+            ]
+        if phase is Phase.BIDIRECTIONAL:
+            assert len(connectors(config)) == 6
+            assert doc(routing_dir, "billing")["topics"] == {
+                "orders": "orders",
+                "payments": "payments",
+                "B.orders": "orders",
+                "B.payments": "payments",
+            }
+        if phase is Phase.PRODUCERS_SWITCHED:
+            assert doc(routing_dir, "orders-service")["cluster"] == "B"
+            assert doc(routing_dir, "payments-service")["cluster"] == ("B" if step.producer_waves == 2 else "A")
+        if phase is Phase.CONSUMERS_SWITCHED and step.consumer_waves == 1:
+            billing = doc(routing_dir, "billing")
+            assert (billing["cluster"], billing["bootstrapServers"], billing["paused"]) == ("B", green, False)
+            assert doc(routing_dir, "auditor")["cluster"] == "A"
+            # The group continues on green exactly where it stopped on blue (A.<topic> is a 1:1 copy here).
+            for topic, partitions in (("orders", 3), ("payments", 2)):
+                assert committed_offsets(green, "billing", f"A.{topic}", partitions) == billing_on_blue[topic]
+        if phase is Phase.REVERSE_DISABLED:
+            assert connectors(config) == [
+                "A->B.MirrorCheckpointConnector",
+                "A->B.MirrorSourceConnector",
+                "B->A.MirrorHeartbeatConnector",
+            ]
+        if phase is Phase.MM2_STOPPED:
+            assert connectors(config) == []
+            for cluster in (blue.bootstrap_servers, green):
+                names = set(AdminClient({"bootstrap.servers": cluster}).list_topics(timeout=10).topics)
+                assert not {n for n in names if n.startswith("mm2-") or "heartbeats" in n or "checkpoints" in n}, names
+        if phase is Phase.DECOMMISSIONED:
+            producer = Producer({"bootstrap.servers": blue.bootstrap_servers, "message.timeout.ms": 5000})
+            errors = []
+            producer.produce("orders", b"late", on_delivery=lambda err, _msg, sink=errors: sink.append(err))
+            producer.flush(10)
+            assert errors and errors[0] is not None and "AUTHORIZATION" in errors[0].name(), errors
+
+
+def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> None:
+    blue, routing_dir, make = walk
+    stack, config = make("bidirectional")
+    green = green_bootstrap(config)
+    order = steps(Strategy.BIDIRECTIONAL, 2, 2)
+    for step in order[: order.index(Step(Phase.CONSUMERS_SWITCHED, 2, 1)) + 1]:
+        stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
+        stack.up()
+    on_green = committed_offsets(green, "billing", "A.orders", 3)
+
+    # Skipping ahead is refused, naming the step to take.
+    stack.goto("verified", 2, 2)
+    with pytest.raises(Exception, match=r"skips consumers-switched \(producerWaves=2, consumerWaves=2\)"):
+        stack.up()
+
+    # Back one consumer wave: billing is handed back to blue with its offsets.
+    stack.goto("producers-switched", 2, 0)
+    stack.up()
+    assert doc(routing_dir, "billing")["cluster"] == "A"
+    assert committed_offsets(blue.bootstrap_servers, "billing", "orders", 3) == on_green
+    # ...and forward again.
+    stack.goto("consumers-switched", 2, 1)
+    stack.up()
+    assert doc(routing_dir, "billing")["cluster"] == "B"
+    assert committed_offsets(green, "billing", "A.orders", 3) == on_green
+
+    # A topic created on blue mid-migration shows up in the next preview as new green topics.
+    create_topic(blue.bootstrap_servers, "audit.logins", 2)
+    preview = stack.preview()
+    assert preview.change_summary.get("create") == 2, preview.change_summary
+    stack.up()
+
+    # Walk on to mm2-stopped; from there no rollback is possible.
+    for step in order[
+        order.index(Step(Phase.CONSUMERS_SWITCHED, 2, 2)) : order.index(Step(Phase.MM2_STOPPED, 2, 2)) + 1
+    ]:
+        stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
+        stack.up()
+    stack.goto("verified", 2, 2)
+    refusal = "MirrorMaker 2 was stopped and its offsets and internal topics deleted"
+    with pytest.raises(Exception, match=refusal):
+        stack.preview()
+    with pytest.raises(Exception, match=refusal):
+        stack.up()
+    assert stack.outputs()["step"] == Step(Phase.MM2_STOPPED, 2, 2).as_output()
+
+
+def test_one_way_walk_keeps_topic_names_and_moves_consumers_first(walk) -> None:
+    blue, routing_dir, make = walk
+    stack, config = make("one-way")
+    green = green_bootstrap(config)
+    billing_on_blue = committed_offsets(blue.bootstrap_servers, "billing", "orders", 3)
+    for step in steps(Strategy.ONE_WAY, 2, 2):
+        stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
+        stack.up()
+        if step.phase is Phase.REPLICATING:
+            assert "B->A.MirrorSourceConnector" not in connectors(config)
+            names = set(AdminClient({"bootstrap.servers": green}).list_topics(timeout=10).topics)
+            assert {"orders", "payments", "audit.events"} <= names
+            assert not [n for n in names if n.startswith("A.") and not n.endswith(".internal")]
+        if step == Step(Phase.CONSUMERS_SWITCHED, 0, 1):
+            assert doc(routing_dir, "billing")["cluster"] == "B"
+            assert doc(routing_dir, "billing")["topics"] == {"orders": "orders", "payments": "payments"}
+            assert doc(routing_dir, "orders-service")["cluster"] == "A"  # producers still on blue
+            assert committed_offsets(green, "billing", "orders", 3) == billing_on_blue
+        if step == Step(Phase.PRODUCERS_SWITCHED, 1, 2):
+            assert doc(routing_dir, "orders-service")["cluster"] == "B"
+    assert connectors(config) == []
