@@ -14,16 +14,18 @@ from components.cleanup import BlueFence, BlueFenceArgs, Mm2Cleanup, Mm2CleanupA
 from components.client_routing import ClientRouting, ClientRoutingArgs
 from components.green_cluster import GreenCluster, GreenClusterArgs
 from components.kafka_provider import kafka_provider
-from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs
+from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, local_worker
 from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
 from components.stack_state import AppliedState, read_applied_state
 from components.topic_mirror import TopicMirror, TopicMirrorArgs
 from config.load import load_from_pulumi
 from config.model import ClientRole, MigrationConfig, Strategy
-from errors import MigrationError, PreflightError, TransitionRefused
+from errors import GateFailed, MigrationError, PreflightError, TransitionRefused
 from evidence.clients import client_config
+from evidence.collect import Collector
 from evidence.inventory import read_inventory
 from planning.desired import MigrationPlan, plan_migration, selected_topics
+from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for
 from planning.inventory import ClusterInventory
 from planning.mm2 import flow_spec
 from planning.phases import Move, Step, config_steps, furthest, plan_transition, target_step
@@ -123,6 +125,7 @@ class Migration(pulumi.ComponentResource):
             )
         self.register_outputs(
             {
+                **summary_props(args),
                 "greenBootstrapServers": self.green_bootstrap_servers,
                 "connectUrl": self.connect_url,
                 "metricsUrl": self.metrics_url,
@@ -178,6 +181,50 @@ def _entered_from(applied: AppliedState, move: Move) -> Step | None:
     return Step.from_output(applied.history[-2]) if len(applied.history) >= 2 else None
 
 
+def _known_topic_ids(previous: dict[str, Any], blue: ClusterInventory) -> dict[str, str]:
+    """Blue topic ids as first seen by this stack (a changed id later means the topic was re-created)."""
+    known = {k: str(v) for k, v in (previous or {}).items()}
+    for name, topic in blue.topics.items():
+        if topic.topic_id and name not in known:
+            known[name] = topic.topic_id
+    return known
+
+
+def _run_gates(
+    cfg: MigrationConfig, applied: AppliedState, target: Step, blue: ClusterInventory, known_ids: dict[str, str]
+) -> tuple[list[Verdict], dict[str, str]]:
+    """Evaluate the gates guarding this forward step; raise GateFailed at `up`, warn at preview."""
+    gates = gates_for(cfg, applied.step, target)
+    if not gates:
+        return [], {}
+    flows = active_flows(cfg, applied.step) if applied.step else []
+    worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, DATA_ROOT)
+    connect_url = cfg.mm2.connect_url or worker.url
+    metrics_url = cfg.mm2.metrics_url or (worker.metrics_url if not cfg.mm2.connect_url else None)
+    evidence = Collector(cfg, connect_url, metrics_url).collect(blue, gates, flows, known_ids, applied.history)
+    verdicts = evaluate(cfg, applied.step, target, evidence)
+    failed, forced = blocking(verdicts, cfg.force)
+    for v in verdicts:
+        if v.passed:
+            pulumi.log.info(f"gate {v.gate.value} passed: {v.summary}")
+        elif v.gate.value in forced:
+            pulumi.log.warn(f"gate {v.gate.value} FORCED ({forced[v.gate.value]!r}): {v.summary}")
+        elif pulumi.runtime.is_dry_run():
+            pulumi.log.warn(f"gate {v.gate.value} fails, `pulumi up` will refuse: {v.summary}")
+    if failed and not pulumi.runtime.is_dry_run():
+        lines = "\n".join(f"  {v.gate.value}: {v.summary}" for v in failed)
+        raise GateFailed(
+            [v.gate.value for v in failed],
+            f"refused to enter {target.describe()}; nothing was changed. Failed gates:\n{lines}\n"
+            "Fix the cause and run `pulumi up` again, or override one named gate with "
+            "`pulumi config set --path 'force.<gate>' '<reason>'` (recorded in the stack outputs).",
+        )
+    return verdicts, forced
+
+
+DATA_ROOT = Path(".local-clusters")
+
+
 def run() -> None:
     """Config in, one step of the migration out. Errors stop the program before any resource is registered."""
     try:
@@ -191,17 +238,24 @@ def run() -> None:
         if not transition.allowed:
             raise TransitionRefused(transition.refusal or "")
         blue = _read_blue(cfg)
+        known_ids = _known_topic_ids(applied.outputs.get("blueTopicIds"), blue)
+        verdicts, forced = [], {}
+        if transition.move is Move.FORWARD:
+            verdicts, forced = _run_gates(cfg, applied, target, blue, known_ids)
         plan = plan_migration(cfg, target, blue, cfg.green.brokers)
     except MigrationError as err:
         raise pulumi.RunError(str(err)) from None
 
     entered_from = _entered_from(applied, transition.move)
-    migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), entered_from, blue))
+    migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue))
     pulumi.export("strategy", cfg.strategy.value)
     pulumi.export("step", target.as_output())
     pulumi.export("highWater", furthest(applied.high_water, target, config_steps(cfg)).as_output())
     pulumi.export("history", _history(applied, transition.move, target.as_output()))
+    pulumi.export("gates", [v.to_json() for v in verdicts] if verdicts else applied.outputs.get("gates", []))
+    pulumi.export("forcedGates", {**(applied.outputs.get("forcedGates") or {}), **forced})
     pulumi.export("blueClusterId", blue.cluster_id)
+    pulumi.export("blueTopicIds", known_ids)
     pulumi.export("routing", {g: d.to_json() for g, d in plan.routing.items()})
     pulumi.export("flows", [f"{f.source}->{f.target}" for f in plan.flows])
     pulumi.export("greenTopics", sorted(t.name for t in plan.topics))

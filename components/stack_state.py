@@ -20,6 +20,8 @@ class AppliedState:
     high_water: Step | None
     history: list[dict[str, Any]] = field(default_factory=list)
     """Every step entered, with its time (the phase timeline, and the soak window's start)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """All of the last outputs (gates, forced gates, blue topic ids...)."""
 
 
 def _read_own_outputs(attempts: int = 20) -> dict[str, Any]:
@@ -48,4 +50,5 @@ def read_applied_state() -> AppliedState:
         step=Step.from_output(outputs.get("step")),
         high_water=Step.from_output(outputs.get("highWater")),
         history=list(outputs.get("history") or []),
+        outputs=outputs,
     )

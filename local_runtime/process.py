@@ -139,3 +139,12 @@ def log_tail(workdir: Path, lines: int = 40) -> str:
         if path.exists():
             out.append(f"--- {path}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
     return "\n".join(out)
+
+
+def stop_all_under(root: Path) -> list[Path]:
+    """Stop every process started in a folder below `root` (a safety net for teardowns)."""
+    stopped = []
+    for pid_file in sorted(root.rglob(PID_FILE)) if root.exists() else []:
+        stop(pid_file.parent)
+        stopped.append(pid_file.parent)
+    return stopped

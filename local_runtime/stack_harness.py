@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from pulumi import automation as auto
 from local_runtime.pulumi_cli import pulumi_env, pulumi_root
 
 Output = Callable[[str], None]
+GATE_REFUSAL = "refused to enter"
+"""How a gate refusal starts (components/migration.py)."""
 
 
 def _quiet(_line: str) -> None:
@@ -50,6 +53,22 @@ class MigrationStack:
 
     def up(self, on_output: Output = _quiet) -> auto.UpResult:
         return self.stack.up(on_output=on_output)
+
+    def up_when_gates_pass(
+        self, timeout_s: float, on_output: Output = _quiet, retry_every_s: float = 3.0
+    ) -> auto.UpResult:
+        """`pulumi up`, repeated while a gate refuses the step (as an operator waits and retries).
+
+        Anything other than a gate refusal is raised at once; so is the last refusal at timeout.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self.up(on_output)
+            except auto.CommandError as err:
+                if GATE_REFUSAL not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(retry_every_s)
 
     def outputs(self) -> dict[str, Any]:
         return {k: v.value for k, v in self.stack.outputs().items()}

@@ -2,62 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from config.model import Phase, Strategy
 from evidence.inventory import read_inventory
-from local_runtime.connect import ConnectClient
 from local_runtime.stack_harness import MigrationStack
 from planning.phases import Step, steps
 from tests.helpers import create_topic
-from tests.integration.estate import committed_offsets, seed_blue, stack_config
+from tests.integration.conftest import connectors, doc, green_bootstrap
+from tests.integration.estate import committed_offsets
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def walk(kafka_cluster, project_copy: Path, tmp_path: Path):
-    blue = kafka_cluster("A")
-    seed_blue(blue)
-    routing_dir = tmp_path / "routing"
-    stacks: list[MigrationStack] = []
-
-    def make(strategy: str) -> tuple[MigrationStack, dict]:
-        config = stack_config(blue, routing_dir, strategy)
-        stack = MigrationStack.create(project_copy, tmp_path / "state", f"walk-{strategy}", config)
-        stacks.append(stack)
-        return stack, config
-
-    yield blue, routing_dir, make
-    for stack in stacks:
-        stack.destroy()
-
-
-def doc(routing_dir: Path, group: str) -> dict:
-    return json.loads((routing_dir / f"{group}.json").read_text())
-
-
-def connectors(config: dict) -> list[str]:
-    try:
-        return sorted(ConnectClient(f"http://127.0.0.1:{config['mm2']['connectRestPort']}").list_connectors())
-    except OSError:
-        return []
-
-
-def green_bootstrap(config: dict) -> str:
-    return f"127.0.0.1:{config['green']['local']['brokerPort']}"
+GATE_WAIT_S = 90
 
 
 def step_and_check_preview(stack: MigrationStack, step: Step) -> dict:
     """Preview then up one step: the preview announces exactly what the up changes, and a second up changes nothing."""
     stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
     planned = {k: v for k, v in stack.preview().change_summary.items() if k != "same"}
-    applied = {k: v for k, v in stack.up().summary.resource_changes.items() if k != "same"}
+    applied = {k: v for k, v in stack.up_when_gates_pass(GATE_WAIT_S).summary.resource_changes.items() if k != "same"}
     assert planned == applied, (step, planned, applied)
     again = stack.preview().change_summary
     assert set(again) == {"same"}, (step, again)
@@ -65,7 +30,7 @@ def step_and_check_preview(stack: MigrationStack, step: Step) -> dict:
 
 
 def test_bidirectional_walk_through_every_phase(walk) -> None:
-    blue, routing_dir, make = walk
+    blue, routing_dir, make = walk.blue, walk.routing_dir, walk.make
     stack, config = make("bidirectional")
     green = green_bootstrap(config)
     billing_on_blue = {
@@ -131,28 +96,28 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
 
 
 def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> None:
-    blue, routing_dir, make = walk
+    blue, routing_dir, make = walk.blue, walk.routing_dir, walk.make
     stack, config = make("bidirectional")
     green = green_bootstrap(config)
     order = steps(Strategy.BIDIRECTIONAL, 2, 2)
     for step in order[: order.index(Step(Phase.CONSUMERS_SWITCHED, 2, 1)) + 1]:
         stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
-        stack.up()
+        stack.up_when_gates_pass(GATE_WAIT_S)
     on_green = committed_offsets(green, "billing", "A.orders", 3)
 
     # Skipping ahead is refused, naming the step to take.
     stack.goto("verified", 2, 2)
     with pytest.raises(Exception, match=r"skips consumers-switched \(producerWaves=2, consumerWaves=2\)"):
-        stack.up()
+        stack.up_when_gates_pass(GATE_WAIT_S)
 
     # Back one consumer wave: billing is handed back to blue with its offsets.
     stack.goto("producers-switched", 2, 0)
-    stack.up()
+    stack.up_when_gates_pass(GATE_WAIT_S)
     assert doc(routing_dir, "billing")["cluster"] == "A"
     assert committed_offsets(blue.bootstrap_servers, "billing", "orders", 3) == on_green
     # ...and forward again.
     stack.goto("consumers-switched", 2, 1)
-    stack.up()
+    stack.up_when_gates_pass(GATE_WAIT_S)
     assert doc(routing_dir, "billing")["cluster"] == "B"
     assert committed_offsets(green, "billing", "A.orders", 3) == on_green
 
@@ -160,31 +125,31 @@ def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> Non
     create_topic(blue.bootstrap_servers, "audit.logins", 2)
     preview = stack.preview()
     assert preview.change_summary.get("create") == 2, preview.change_summary
-    stack.up()
+    stack.up_when_gates_pass(GATE_WAIT_S)
 
     # Walk on to mm2-stopped; from there no rollback is possible.
     for step in order[
         order.index(Step(Phase.CONSUMERS_SWITCHED, 2, 2)) : order.index(Step(Phase.MM2_STOPPED, 2, 2)) + 1
     ]:
         stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
-        stack.up()
+        stack.up_when_gates_pass(GATE_WAIT_S)
     stack.goto("verified", 2, 2)
     refusal = "MirrorMaker 2 was stopped and its offsets and internal topics deleted"
     with pytest.raises(Exception, match=refusal):
         stack.preview()
     with pytest.raises(Exception, match=refusal):
-        stack.up()
+        stack.up_when_gates_pass(GATE_WAIT_S)
     assert stack.outputs()["step"] == Step(Phase.MM2_STOPPED, 2, 2).as_output()
 
 
 def test_one_way_walk_keeps_topic_names_and_moves_consumers_first(walk) -> None:
-    blue, routing_dir, make = walk
+    blue, routing_dir, make = walk.blue, walk.routing_dir, walk.make
     stack, config = make("one-way")
     green = green_bootstrap(config)
     billing_on_blue = committed_offsets(blue.bootstrap_servers, "billing", "orders", 3)
     for step in steps(Strategy.ONE_WAY, 2, 2):
         stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
-        stack.up()
+        stack.up_when_gates_pass(GATE_WAIT_S)
         if step.phase is Phase.REPLICATING:
             assert "B->A.MirrorSourceConnector" not in connectors(config)
             names = set(AdminClient({"bootstrap.servers": green}).list_topics(timeout=10).topics)

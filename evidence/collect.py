@@ -1,0 +1,244 @@
+"""Collecting the evidence a set of gates needs, with every read bounded in time."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from config.model import ClientRole, MigrationConfig, Strategy
+from evidence.clients import client_config
+from evidence.inventory import read_inventory
+from evidence.metrics import Mm2Metrics, parse, scrape
+from evidence.topics import latest_timestamp_ms, read_offset_syncs
+from local_runtime.connect import ConnectClient, ConnectError
+from planning.desired import selected_topics
+from planning.evidence import Evidence, FlowEvidence, GroupActivity, ParitySample, PartitionLag
+from planning.gates import Gate
+from planning.inventory import ClusterInventory
+from planning.naming import ConnectorKind, connector_name, offset_syncs_topic, remote_topic
+from planning.offsets import RecordId, SyncHistory, SyncKey
+
+LAG_SETTLE_S = 10.0
+"""How long a lag reading may wait for MM2's delayed offset-syncs (flushed every second) to land."""
+
+
+class Collector:
+    """Reads blue, green and MM2 for one gate evaluation."""
+
+    def __init__(self, cfg: MigrationConfig, connect_url: str | None, metrics_url: str | None) -> None:
+        self.cfg = cfg
+        self.timeout = cfg.gates.read_timeout_seconds
+        self.conf = {c.alias: client_config(c) for c in (cfg.blue, cfg.green)}
+        self.connect_url = connect_url
+        self.metrics_url = metrics_url
+
+    def collect(
+        self,
+        blue: ClusterInventory,
+        gates: list[Gate],
+        flows: list[str],
+        known_topic_ids: dict[str, str],
+        history: list[dict[str, Any]],
+    ) -> Evidence:
+        """Evidence for `gates`, about the flows currently running (`A->B`, `B->A`)."""
+        need = set(gates)
+        green = (
+            self.green_inventory()
+            if need & {Gate.GREEN_HEALTHY, Gate.DISTINCT_CLUSTERS, Gate.TOPIC_PARITY, Gate.ACL_PARITY}
+            else None
+        )
+        flow_gates = {
+            Gate.REPLICATION_LAG,
+            Gate.REPLICATION_DRAINED,
+            Gate.HEARTBEATS,
+            Gate.MM2_HEALTHY,
+            Gate.SOURCE_INTACT,
+        }
+        flow_evidence = {f: self.flow(f, blue) for f in flows} if need & flow_gates else {}
+        parity = self.parity(blue) if Gate.DATA_PARITY in need else ()
+        groups = self.blue_groups() if need & {Gate.BLUE_CONSUMERS_READ_GREEN, Gate.BLUE_IDLE} else {}
+        writes = self.blue_writes(blue) if Gate.BLUE_IDLE in need else None
+        return Evidence(time.time(), blue, green, flow_evidence, parity, groups, writes, known_topic_ids, history)
+
+    def green_inventory(self) -> ClusterInventory | None:
+        try:
+            return read_inventory(self.conf[self.cfg.green.alias], self.timeout)
+        except Exception:  # noqa: BLE001 - an unreachable green is what the gate reports
+            return None
+
+    # --- flows ---------------------------------------------------------------------------
+
+    def _source_topics(self, source: str, blue: ClusterInventory) -> dict[str, int]:
+        """Topic -> partitions that flow `source`->... copies."""
+        return {t.name: t.partitions for t in selected_topics(self.cfg, blue)}
+
+    def flow(self, name: str, blue: ClusterInventory) -> FlowEvidence:
+        source, target = name.split("->")
+        lags = self._lags(source, target, blue)
+        metrics = self._metrics()
+        flow_metrics = metrics.flows.get(name)
+        connectors = self._connector_states(source, target)
+        failures = sum(v for k, v in metrics.record_failures.items() if k in connectors)
+        heartbeat = latest_timestamp_ms(self.conf[target], f"{source}.heartbeats", self.timeout)
+        return FlowEvidence(
+            name=name,
+            lags=tuple(lags),
+            heartbeat_age_s=None if heartbeat is None else max(0.0, time.time() - heartbeat / 1000),
+            connector_states=connectors,
+            record_failures=failures,
+            record_age_ms=flow_metrics.record_age_ms if flow_metrics else None,
+            replication_latency_ms=flow_metrics.replication_latency_ms if flow_metrics else None,
+        )
+
+    def _lags(self, source: str, target: str, blue: ClusterInventory) -> list[PartitionLag]:
+        deadline = time.monotonic() + min(LAG_SETTLE_S, self.timeout)
+        while True:
+            lags = self._lags_once(source, target, blue)
+            settled = all(p.lag_records <= self.cfg.gates.max_lag_records for p in lags)
+            if settled or time.monotonic() > deadline:
+                return lags
+            time.sleep(1)
+
+    def _lags_once(self, source: str, target: str, blue: ClusterInventory) -> list[PartitionLag]:
+        conf = self.conf[source]
+        syncs = read_offset_syncs(conf, offset_syncs_topic(target), self.timeout)
+        consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
+        try:
+            out = []
+            for topic, partitions in self._source_topics(source, blue).items():
+                for p in range(partitions):
+                    low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=self.timeout)
+                    history = syncs.get(SyncKey(topic, p))
+                    through = history.syncs[-1].upstream if history and history.syncs else None
+                    copied_next = low if through is None else max(through + 1, low)
+                    lag = max(0, high - copied_next)
+                    seconds = self._age_of(consumer, topic, p, copied_next) if lag else 0.0
+                    out.append(PartitionLag(topic, p, low, high, through, lag, seconds))
+            return out
+        finally:
+            consumer.close()
+
+    def _age_of(self, consumer: Consumer, topic: str, partition: int, offset: int) -> float:
+        """Age of the record at `offset`: how long the oldest uncopied record has waited."""
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        msg = consumer.poll(self.timeout)
+        consumer.unassign()
+        if msg is None or msg.error():
+            return 0.0
+        return max(0.0, time.time() - msg.timestamp()[1] / 1000)
+
+    def _connector_states(self, source: str, target: str) -> dict[str, str]:
+        if not self.connect_url:
+            return {}
+        client = ConnectClient(self.connect_url, timeout_s=self.timeout)
+        names = [
+            connector_name(source, target, ConnectorKind.SOURCE),
+            connector_name(source, target, ConnectorKind.CHECKPOINT),
+            connector_name(target, source, ConnectorKind.HEARTBEAT),
+        ]
+        states = {}
+        for name in names:
+            try:
+                status = client.status(name)
+            except (OSError, ConnectError):
+                status = None
+            if status is None:
+                states[name] = "MISSING"
+                continue
+            states[name] = status.get("connector", {}).get("state", "UNKNOWN")
+            for task in status.get("tasks", []):
+                if task.get("state") != "RUNNING":
+                    states[f"{name}#{task.get('id')}"] = task.get("state", "UNKNOWN")
+        return states
+
+    def _metrics(self) -> Mm2Metrics:
+        if not self.metrics_url:
+            return Mm2Metrics()
+        try:
+            return parse(scrape(self.metrics_url, self.timeout))
+        except OSError:
+            return Mm2Metrics()
+
+    # --- data parity -----------------------------------------------------------------------
+
+    def parity(self, blue: ClusterInventory) -> tuple[ParitySample, ...]:
+        """Records at offsets MM2 mapped (exact offset-syncs), compared by key, value, headers and timestamp."""
+        a, b = self.cfg.blue.alias, self.cfg.green.alias
+        syncs = read_offset_syncs(self.conf[a], offset_syncs_topic(b), self.timeout)
+        pairs: list[tuple[str, int, int, int]] = []
+        for key, history in sorted(syncs.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
+            if key.topic in {t.name for t in selected_topics(self.cfg, blue)}:
+                pairs += [(key.topic, key.partition, s.upstream, s.downstream) for s in _spread(history, 3)]
+        pairs = pairs[: self.cfg.gates.data_parity_sample]
+        samples = []
+        for topic, partition, up, down in pairs:
+            remote = remote_topic(self.cfg.strategy, a, topic)
+            original = _record_at(self.conf[a], topic, partition, up, self.timeout)
+            copy = _record_at(self.conf[b], remote, partition, down, self.timeout)
+            if original is None:
+                continue  # removed by retention or compaction since
+            samples.append(ParitySample(topic, partition, up, down, original == copy))
+        return tuple(samples)
+
+    # --- blue activity ---------------------------------------------------------------------
+
+    def blue_groups(self) -> dict[str, GroupActivity]:
+        admin = AdminClient(self.conf[self.cfg.blue.alias])
+        ids = [c.consumer_group_id for c in self.cfg.clients_of(ClientRole.CONSUMER)]
+        if not ids:
+            return {}
+        out = {}
+        for gid, future in admin.describe_consumer_groups(ids, request_timeout=self.timeout).items():
+            desc = future.result(timeout=self.timeout)
+            topics = sorted(
+                {tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])}
+            )
+            out[gid] = GroupActivity(gid, len(desc.members), tuple(topics))
+        return out
+
+    def blue_writes(self, blue: ClusterInventory) -> dict[str, int]:
+        """Records appended to each migrated blue topic over the idle window (MM2's own writes excluded)."""
+        topics = {t.name: t.partitions for t in selected_topics(self.cfg, blue)}
+        before = self._end_offsets(topics)
+        time.sleep(self.cfg.gates.idle_window_seconds)
+        after = self._end_offsets(topics)
+        return {t: after[t] - before[t] for t in topics}
+
+    def _end_offsets(self, topics: dict[str, int]) -> dict[str, int]:
+        conf = self.conf[self.cfg.blue.alias]
+        consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
+        try:
+            return {
+                t: sum(consumer.get_watermark_offsets(TopicPartition(t, p), timeout=self.timeout)[1] for p in range(n))
+                for t, n in topics.items()
+            }
+        finally:
+            consumer.close()
+
+
+def _spread(history: SyncHistory, count: int) -> list:
+    """Up to `count` syncs spread over the history (oldest, middle, newest)."""
+    syncs = history.syncs
+    if len(syncs) <= count:
+        return list(syncs)
+    step = (len(syncs) - 1) / (count - 1)
+    return [syncs[round(i * step)] for i in range(count)]
+
+
+def _record_at(conf: dict[str, Any], topic: str, partition: int, offset: int, timeout_s: float) -> RecordId | None:
+    consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        msg = consumer.poll(timeout_s)
+        if msg is None or msg.error() or msg.offset() != offset:
+            return None
+        return RecordId(msg.key(), msg.value(), tuple(msg.headers() or []), msg.timestamp()[1])
+    finally:
+        consumer.close()
+
+
+__all__ = ["Collector", "Strategy"]

@@ -1,0 +1,69 @@
+"""Fixtures of the migration integration tests: a seeded blue cluster and stacks around it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local_runtime.connect import ConnectClient
+from local_runtime.kafka import KafkaNode
+from local_runtime.process import stop_all_under
+from local_runtime.stack_harness import MigrationStack
+from tests.integration.estate import seed_blue, stack_config
+
+
+@dataclass
+class Walk:
+    """A seeded blue, and a factory of migration stacks around it."""
+
+    blue: KafkaNode
+    routing_dir: Path
+    make: Callable[[str], tuple[MigrationStack, dict]]
+    project_dir: Path
+
+    @property
+    def data_root(self) -> Path:
+        return self.project_dir / ".local-clusters"
+
+
+@pytest.fixture
+def walk(kafka_cluster, project_copy: Path, tmp_path: Path):
+    blue = kafka_cluster("A")
+    seed_blue(blue)
+    routing_dir = tmp_path / "routing"
+    stacks: list[MigrationStack] = []
+
+    def make(strategy: str) -> tuple[MigrationStack, dict]:
+        config = stack_config(blue, routing_dir, strategy)
+        stack = MigrationStack.create(project_copy, tmp_path / "state", f"walk-{strategy}", config)
+        stacks.append(stack)
+        return stack, config
+
+    try:
+        yield Walk(blue, routing_dir, make, project_copy)
+    finally:
+        try:
+            for stack in stacks:
+                stack.destroy()
+        finally:
+            # Whatever the destroy did, no process of the stack survives the test.
+            stop_all_under(project_copy / ".local-clusters")
+
+
+def doc(routing_dir: Path, group: str) -> dict:
+    return json.loads((routing_dir / f"{group}.json").read_text())
+
+
+def connectors(config: dict) -> list[str]:
+    try:
+        return sorted(ConnectClient(f"http://127.0.0.1:{config['mm2']['connectRestPort']}").list_connectors())
+    except OSError:
+        return []
+
+
+def green_bootstrap(config: dict) -> str:
+    return f"127.0.0.1:{config['green']['local']['brokerPort']}"
