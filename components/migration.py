@@ -12,14 +12,16 @@ import pulumi
 from components.acl_mirror import AclMirror, AclMirrorArgs
 from components.cleanup import BlueFence, BlueFenceArgs, Mm2Cleanup, Mm2CleanupArgs
 from components.client_routing import ClientRouting, ClientRoutingArgs
+from components.docker.resources import build_docker_green
 from components.green_cluster import GreenCluster, GreenClusterArgs
 from components.kafka_provider import kafka_provider
+from components.kubernetes.resources import build_kubernetes_green, build_kubernetes_routing, kubernetes_provider
 from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, local_worker
 from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
 from components.stack_state import AppliedState, read_applied_state
 from components.topic_mirror import TopicMirror, TopicMirrorArgs
 from config.load import load_from_pulumi
-from config.model import ClientRole, MigrationConfig, Strategy
+from config.model import ClientRole, MigrationConfig, RuntimeKind, Strategy
 from errors import GateFailed, MigrationError, PreflightError, TransitionRefused
 from evidence.clients import client_config
 from evidence.collect import Collector
@@ -27,7 +29,7 @@ from evidence.inventory import read_inventory
 from planning.desired import MigrationPlan, plan_migration, selected_topics
 from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for
 from planning.inventory import ClusterInventory
-from planning.mm2 import flow_spec
+from planning.mm2 import flow_spec, remote_topic_replication_factor
 from planning.phases import Move, Step, config_steps, furthest, plan_transition, target_step
 
 TYPE = "kafkamig:index:Migration"
@@ -87,35 +89,33 @@ class Migration(pulumi.ComponentResource):
         self.connect_url = pulumi.Output.from_input(None)
         self.metrics_url = pulumi.Output.from_input(None)
 
-        if plan.green_provisioned:
-            green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, args.data_root, protect), child)
-            self.green_bootstrap_servers = green.bootstrap_servers
-            provider = kafka_provider(
-                f"{name}-green-kafka",
-                cfg.green,
-                cfg.green.resolved_bootstrap_servers,
-                pulumi.ResourceOptions(parent=self, depends_on=[green]),
+        runtime = cfg.green.runtime
+        k8s_provider = None
+        if runtime is RuntimeKind.KUBERNETES:
+            assert cfg.green.kubernetes is not None
+            k8s_provider = kubernetes_provider(f"{name}-k8s", cfg.green.kubernetes, child)
+        if plan.green_provisioned and runtime is RuntimeKind.KUBERNETES:
+            k8s = build_kubernetes_green(name, cfg, plan, self, k8s_provider)
+            self.green_bootstrap_servers = k8s.bootstrap_servers
+            self.connect_url, self.metrics_url = k8s.connect_url, k8s.metrics_url
+            after = k8s.resources
+        elif plan.green_provisioned:
+            after = self._green_with_kafka_provider(name, cfg, plan, args.data_root, protect)
+        if plan.internal_topics_removed:
+            Mm2Cleanup(
+                f"{name}-mm2-cleanup",
+                Mm2CleanupArgs(cfg, plan.internal_topics_removed),
+                pulumi.ResourceOptions(parent=self, depends_on=after),
             )
-            topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect), child)
-            acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)
-            workers = MirrorMakerWorkers(
-                f"{name}-mm2",
-                MirrorMakerWorkersArgs(cfg, cfg.green.resolved_bootstrap_servers, args.data_root, plan.mm2_running),
-                pulumi.ResourceOptions(parent=self, depends_on=[topics, acls]),
+        routing: pulumi.Resource
+        if k8s_provider is not None:
+            routing = build_kubernetes_routing(f"{name}-routing", cfg, plan, self, k8s_provider, after)
+        else:
+            routing = ClientRouting(
+                f"{name}-routing",
+                ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory)),
+                pulumi.ResourceOptions(parent=self, depends_on=after),
             )
-            self.connect_url, self.metrics_url = workers.connect_url, workers.metrics_url
-            after = [topics, acls, workers, *self._flows(name, cfg, plan, workers)]
-            if plan.internal_topics_removed:
-                Mm2Cleanup(
-                    f"{name}-mm2-cleanup",
-                    Mm2CleanupArgs(cfg, plan.internal_topics_removed),
-                    pulumi.ResourceOptions(parent=self, depends_on=after),
-                )
-        routing = ClientRouting(
-            f"{name}-routing",
-            ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory)),
-            pulumi.ResourceOptions(parent=self, depends_on=after),
-        )
         if plan.fence:
             blue_provider = kafka_provider(f"{name}-blue-kafka", cfg.blue, cfg.blue.resolved_bootstrap_servers, child)
             BlueFence(
@@ -132,30 +132,72 @@ class Migration(pulumi.ComponentResource):
             }
         )
 
+    def _green_with_kafka_provider(
+        self, name: str, cfg: MigrationConfig, plan: MigrationPlan, data_root: Path, protect: bool
+    ) -> list[pulumi.Resource]:
+        """Local, external or Docker green: topics and ACLs through pulumi_kafka, MM2 through Connect's REST API."""
+        child = pulumi.ResourceOptions(parent=self)
+        green_resources: list[pulumi.Resource]
+        if cfg.green.runtime is RuntimeKind.DOCKER:
+            docker = build_docker_green(name, cfg, plan, self)
+            self.green_bootstrap_servers = docker.bootstrap_servers
+            connect_url, self.metrics_url, secrets_file = docker.connect_url, docker.metrics_url, docker.secrets_file
+            green_resources, workers = [docker.green], [docker.mm2]
+        else:
+            green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, data_root, protect), child)
+            self.green_bootstrap_servers = green.bootstrap_servers
+            green_resources = [green]
+        provider = kafka_provider(
+            f"{name}-green-kafka",
+            cfg.green,
+            cfg.green.resolved_bootstrap_servers,
+            pulumi.ResourceOptions(parent=self, depends_on=green_resources),
+        )
+        topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect), child)
+        acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)
+        if cfg.green.runtime is not RuntimeKind.DOCKER:
+            mm2 = MirrorMakerWorkers(
+                f"{name}-mm2",
+                MirrorMakerWorkersArgs(cfg, cfg.green.resolved_bootstrap_servers, data_root, plan.mm2_running),
+                pulumi.ResourceOptions(parent=self, depends_on=[topics, acls]),
+            )
+            connect_url, self.metrics_url, secrets_file, workers = (
+                mm2.connect_url,
+                mm2.metrics_url,
+                mm2.secrets_file,
+                [mm2],
+            )
+        self.connect_url = connect_url
+        flows = self._flows(name, cfg, plan, connect_url, secrets_file, [topics, acls, *workers])
+        return [topics, acls, *workers, *flows]
+
     def _flows(
-        self, name: str, cfg: MigrationConfig, plan: MigrationPlan, workers: MirrorMakerWorkers
+        self,
+        name: str,
+        cfg: MigrationConfig,
+        plan: MigrationPlan,
+        connect_url: pulumi.Input[str],
+        secrets_file: str,
+        depends_on: list[pulumi.Resource],
     ) -> list[ReplicationFlow]:
         """A->B, and B->A under the bidirectional strategy; each enabled as the plan says."""
         active = {(f.source, f.target) for f in plan.flows}
         pairs = [(cfg.blue, cfg.green)]
         if cfg.strategy is Strategy.BIDIRECTIONAL:
             pairs.append((cfg.green, cfg.blue))
-        rf = min(cfg.topics.replication_factor or cfg.green.brokers, cfg.green.brokers)
-        flows = []
-        for source, target in pairs:
-            flows.append(
-                ReplicationFlow(
-                    f"{name}-flow-{source.alias}-{target.alias}",
-                    ReplicationFlowArgs(
-                        flow=flow_spec(cfg, source, target, workers.secrets_file),
-                        connect_url=workers.connect_url,
-                        enabled=(source.alias, target.alias) in active,
-                        remote_topic_replication_factor=rf,
-                    ),
-                    pulumi.ResourceOptions(parent=self, depends_on=[workers]),
-                )
+        return [
+            ReplicationFlow(
+                f"{name}-flow-{source.alias}-{target.alias}",
+                ReplicationFlowArgs(
+                    flow=flow_spec(cfg, source, target, secrets_file),
+                    connect_url=connect_url,
+                    enabled=(source.alias, target.alias) in active,
+                    remote_topic_replication_factor=remote_topic_replication_factor(cfg),
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=depends_on),
             )
-        return flows
+            for source, target in pairs
+        ]
 
 
 def _read_blue(cfg: MigrationConfig) -> ClusterInventory:

@@ -103,6 +103,11 @@ class Collector:
                 return lags
             time.sleep(1)
 
+    def lag_snapshot(self, flow: str, blue: ClusterInventory) -> list[PartitionLag]:
+        """One reading of a flow's lag per partition (no waiting for MM2 to settle)."""
+        source, target = flow.split("->")
+        return self._lags_once(source, target, blue)
+
     def _lags_once(self, source: str, target: str, blue: ClusterInventory) -> list[PartitionLag]:
         conf = self.conf[source]
         syncs = read_offset_syncs(conf, offset_syncs_topic(target), self.timeout)

@@ -311,21 +311,25 @@ def _blue_idle(c: _Context) -> Verdict:
 
 
 def _soak_elapsed(c: _Context) -> Verdict:
-    total = c.cfg.wave_count(ClientRole.CONSUMER)
+    """Time since every client group is on green (last wave of consumers-switched, or of producers-switched one-way)."""
+    producers, consumers = c.cfg.wave_count(ClientRole.PRODUCER), c.cfg.wave_count(ClientRole.CONSUMER)
+    switch_phases = (Phase.CONSUMERS_SWITCHED.value, Phase.PRODUCERS_SWITCHED.value)
     entered = [
         h
         for h in c.evidence.history
-        if h.get("phase") == Phase.CONSUMERS_SWITCHED.value and h.get("consumerWaves") == total
+        if h.get("phase") in switch_phases
+        and h.get("producerWaves") == producers
+        and h.get("consumerWaves") == consumers
     ]
     required = c.cfg.gates.soak_seconds
     if not entered:
         return Verdict(
-            Gate.SOAK_ELAPSED, required == 0, "consumers-switched was never recorded", {"required": required}
+            Gate.SOAK_ELAPSED, required == 0, "the switch of the last wave was never recorded", {"required": required}
         )
     since = datetime.fromisoformat(str(entered[-1]["at"])).timestamp()
     elapsed = c.evidence.now - since
     ok = elapsed >= required
-    summary = f"{elapsed:.0f}s since every consumer moved to green, {required}s required"
+    summary = f"{elapsed:.0f}s since every client group moved to green, {required}s required"
     return Verdict(Gate.SOAK_ELAPSED, ok, summary, {"elapsedSeconds": round(elapsed), "requiredSeconds": required})
 
 

@@ -164,3 +164,8 @@ def flow_spec(cfg: MigrationConfig, source: ClusterSpec, target: ClusterSpec, se
         groups=tuple(cfg.consumer_groups),
         mm2=cfg.mm2,
     )
+
+
+def remote_topic_replication_factor(cfg: MigrationConfig) -> int:
+    """Replication factor MM2 gives remote topics it creates itself (those the topic mirror did not)."""
+    return min(cfg.topics.replication_factor or cfg.green.brokers, cfg.green.brokers)

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from config.model import ClientGroup, ClientRole
 from planning.routing import RoutingDocument
@@ -178,6 +178,8 @@ class _Client(ABC):
     def stop(self, timeout_s: float = 120) -> None:
         """Ask the thread to finish (flush or commit, then close) and wait for it."""
         self._stopping.set()
+        if self._thread.ident is None:
+            return  # never started
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             raise TimeoutError(f"client {self.name} did not stop within {timeout_s}s")
@@ -369,6 +371,15 @@ class ProducerClient(_Client):
             log.warning("producer %s stopped with %d unacknowledged record(s)", self.name, len(self._failed))
 
 
+def _workload_body(value: bytes | None) -> dict | None:
+    """The JSON body of a record a ProducerClient wrote, or None for any other record."""
+    try:
+        body = json.loads(value or b"")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and {"id", "producer", "key", "seq"} <= body.keys() else None
+
+
 class ConsumerClient(_Client):
     """Consumes every topic of its document in `doc.groupId`, committing after each batch.
 
@@ -377,8 +388,14 @@ class ConsumerClient(_Client):
     committed there (the migration commits translated offsets before flipping).
     """
 
-    def __init__(self, name: str, routing_dir: Path, ledger: Ledger) -> None:
+    def __init__(self, name: str, routing_dir: Path, ledger: Ledger, *, ignore_committed: bool = False) -> None:
+        """A consumer client.
+
+        `ignore_committed` is a fault that proves the checker can fail: start at the end on
+        every cluster, like a consumer that ignores the offsets the migration handed over.
+        """
         super().__init__(name, routing_dir, ledger)
+        self.ignore_committed = ignore_committed
         self._consumer: Consumer | None = None
         self._target: tuple[str, str, str, str, tuple[str, ...]] | None = None
         self._doc: RoutingDocument | None = None
@@ -411,10 +428,15 @@ class ConsumerClient(_Client):
                         "group.id": target[3],
                         "client.id": self.name,
                         "enable.auto.commit": False,
-                        "auto.offset.reset": "earliest",
+                        "auto.offset.reset": "latest" if self.ignore_committed else "earliest",
+                        # Remote topics (B.orders) appear while subscribed; notice them within seconds.
+                        "topic.metadata.refresh.interval.ms": 3000,
                     }
                 )
-                self._consumer.subscribe(list(target[4]))
+                if self.ignore_committed:
+                    self._consumer.subscribe(list(target[4]), on_assign=_seek_to_end)
+                else:
+                    self._consumer.subscribe(list(target[4]))
         self._doc = doc
 
     def _step(self) -> None:
@@ -434,7 +456,10 @@ class ConsumerClient(_Client):
             log.warning("consumer %s: %s", self.name, msg.error())
             return False
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
-        body = json.loads(msg.value() or b"{}")
+        self._pending[(topic, partition)] = offset + 1
+        body = _workload_body(msg.value())
+        if body is None:
+            return True  # history written before the rehearsal: consumed and committed, not checked
         now = time.time()
         self._ledger.add_consumed(
             ConsumedRecord(
@@ -455,7 +480,6 @@ class ConsumerClient(_Client):
             self._ledger.add_pause(ConsumerPause(self.name, self._pause_from, now - self._pause_from))
             self._pause_from = None
         self._last_consumed_at = now
-        self._pending[(topic, partition)] = offset + 1
         return True
 
     def _commit(self) -> None:
@@ -499,6 +523,13 @@ class ConsumerClient(_Client):
         self._disconnect()
 
 
+def _seek_to_end(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    """on_assign callback of the `ignore_committed` fault."""
+    for tp in partitions:
+        tp.offset = OFFSET_END
+    consumer.assign(partitions)
+
+
 class Workload:
     """Producer and consumer clients for a set of client groups, started and stopped together.
 
@@ -514,6 +545,7 @@ class Workload:
         keys: Sequence[str] = DEFAULT_KEYS,
         rate_per_s: float = 20.0,
         drain_s: float = 30.0,
+        consumers_ignore_committed: bool = False,
     ) -> None:
         self.ledger = ledger or Ledger()
         self.drain_s = drain_s
@@ -524,7 +556,9 @@ class Workload:
             if c.role is ClientRole.PRODUCER
         ]
         self.consumers = [
-            ConsumerClient(c.name, routing_dir, self.ledger) for c in clients if c.role is ClientRole.CONSUMER
+            ConsumerClient(c.name, routing_dir, self.ledger, ignore_committed=consumers_ignore_committed)
+            for c in clients
+            if c.role is ClientRole.CONSUMER
         ]
         self._stopped = False
 

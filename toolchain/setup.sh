@@ -40,6 +40,11 @@ if ! cmp -s "$PULUMI_ROOT/providers/pulumi-resource-kafka" "$plugin_dir/pulumi-r
 fi
 echo ok
 
+step "kubernetes provider plugin $KUBERNETES_PLUGIN_VERSION"
+"$here/build-kubernetes-provider.sh" >"$cache/build-kubernetes-provider.log" 2>&1 \
+  || { echo FAILED; tail -30 "$cache/build-kubernetes-provider.log"; exit 1; }
+echo ok
+
 step "kafka $KAFKA_VERSION jars (maven)"
 libs="$cache/kafka-$KAFKA_VERSION/libs"
 stamp="$libs/.pom-$(sha256sum "$here/kafka/pom.xml" | cut -c1-16)"

@@ -2,98 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import (
-    AclBinding,
-    AclOperation,
-    AclPermissionType,
-    AdminClient,
-    ResourcePatternType,
-    ResourceType,
-)
-
+from config.model import ClientGroup
 from local_runtime.kafka import KafkaNode
 from local_runtime.ports import free_ports
-from tests.helpers import create_topic
+from rehearsal.estate import (
+    TopicSeed,
+    committed_offsets,
+    consume_and_commit,
+    create_topics,
+    grant_clients,
+    produce_history,
+)
 
-TOPICS = {
-    "orders": (3, {"retention.ms": "604800000"}),
-    "payments": (2, {}),
-    "audit.events": (1, {"cleanup.policy": "compact"}),
-}
+TOPICS = (
+    TopicSeed("orders", 3, {"retention.ms": "604800000"}),
+    TopicSeed("payments", 2),
+    TopicSeed("audit.events", 1, {"cleanup.policy": "compact"}),
+)
 CLIENTS = [
     {"name": "orders-service", "role": "producer", "wave": 1, "topics": ["orders"]},
     {"name": "payments-service", "role": "producer", "wave": 2, "topics": ["payments", "audit.events"]},
-    {"name": "billing", "role": "consumer", "wave": 1, "topics": ["orders", "payments"]},
+    {"name": "billing", "role": "consumer", "wave": 1, "topics": ["orders", "payments"], "principal": "User:billing"},
     {"name": "auditor", "role": "consumer", "wave": 2, "topics": ["audit.events"]},
 ]
 
-
-@dataclass
-class Estate:
-    blue: KafkaNode
-    config: dict[str, Any]
-    routing_dir: Path
+__all__ = ["committed_offsets", "seed_blue", "stack_config"]
 
 
 def seed_blue(blue: KafkaNode, records_per_topic: int = 40) -> None:
     """Topics with configs, an application ACL, records, and a consumer group with committed offsets."""
-    for name, (partitions, config) in TOPICS.items():
-        create_topic(blue.bootstrap_servers, name, partitions, config)
-    admin = AdminClient({"bootstrap.servers": blue.bootstrap_servers})
-    acl = AclBinding(
-        ResourceType.TOPIC,
-        "orders",
-        ResourcePatternType.LITERAL,
-        "User:billing",
-        "*",
-        AclOperation.READ,
-        AclPermissionType.ALLOW,
-    )
-    for future in admin.create_acls([acl]).values():
-        future.result(timeout=30)
-    producer = Producer({"bootstrap.servers": blue.bootstrap_servers})
-    for i in range(records_per_topic):
-        for topic in TOPICS:
-            producer.produce(topic, key=f"k{i % 7}", value=f"{topic}-{i}", headers=[("n", str(i).encode())])
-    producer.flush()
-    consume_and_commit(blue, "billing", ["orders", "payments"], records_per_topic)
-
-
-def consume_and_commit(cluster: KafkaNode, group: str, topics: list[str], count: int) -> dict[tuple[str, int], int]:
-    """Read `count` records as `group`, commit, and return the committed offsets."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": cluster.bootstrap_servers,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe(topics)
-    read = 0
-    while read < count:
-        msg = consumer.poll(1)
-        if msg is not None and not msg.error():
-            read += 1
-    consumer.commit(asynchronous=False)
-    assignment = consumer.assignment()
-    committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(assignment, timeout=10)}
-    consumer.close()
-    return committed
-
-
-def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
-    try:
-        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-        return {tp.partition: tp.offset for tp in tps}
-    finally:
-        consumer.close()
+    create_topics(blue.bootstrap_servers, TOPICS)
+    grant_clients(blue.bootstrap_servers, [ClientGroup.model_validate(CLIENTS[2])])
+    produce_history(blue.bootstrap_servers, [t.name for t in TOPICS], records_per_topic)
+    consume_and_commit(blue.bootstrap_servers, "billing", ["orders", "payments"], records_per_topic)
 
 
 def stack_config(blue: KafkaNode, routing_dir: Path, strategy: str) -> dict[str, Any]:

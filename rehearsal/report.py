@@ -1,0 +1,82 @@
+"""The rehearsal report: report.json, PNG plots and a summary table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
+from rehearsal.run import RunResult
+
+
+def write_report(runs: list[RunResult], out: Path) -> Path:
+    """report.json and three plots per run into `out`; returns the report's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        name = run.strategy
+        phases = [{"name": p.name, "start": p.start, "end": p.end} for p in run.phases]
+        traffic = run.ledger.traffic() if run.ledger else {}
+        plot_phase_timeline(phases, traffic, out / f"{name}-timeline.png")
+        plot_lag(run.lag, out / f"{name}-lag.png")
+        pauses: dict[str, list[tuple[float, float]]] = {}
+        for p in run.ledger.snapshot().pauses if run.ledger else ():
+            pauses.setdefault(p.group, []).append((p.start, p.seconds))
+        plot_consumer_pauses(pauses, out / f"{name}-pauses.png")
+        if run.ledger:
+            run.ledger.dump_jsonl(out / f"{name}-ledger.jsonl")
+    report = out / "report.json"
+    report.write_text(json.dumps({"runs": [r.to_json() for r in runs]}, indent=2))
+    return report
+
+
+def summary_table(runs: list[RunResult]) -> Table:
+    """One row per strategy: the figures a reviewer looks at first."""
+    table = Table(title="Rehearsal: every record produced, checked against every consumer group")
+    for column in (
+        "strategy",
+        "steps",
+        "rollbacks",
+        "produced",
+        "consumed",
+        "lost",
+        "duplicates",
+        "order breaks",
+        "max pause",
+        "time",
+    ):
+        table.add_column(column, justify="right" if column not in ("strategy",) else "left")
+    for r in runs:
+        j = r.to_json()
+        lost_style = "bold red" if j["lost"] else "green"
+        table.add_row(
+            r.strategy,
+            str(len(r.phases)),
+            str(len(r.rollbacks)),
+            str(j["produced"]),
+            str(j["consumed"]),
+            f"[{lost_style}]{j['lost']}[/]",
+            str(j["duplicates"]),
+            str(j["order_violations"]),
+            f"{j['max_consumer_pause_s']:.1f}s",
+            f"{j['duration_s']:.0f}s",
+        )
+    return table
+
+
+def print_summary(runs: list[RunResult], report: Path, console: Console) -> None:
+    """The table, then every group/topic that lost, duplicated or reordered anything."""
+    console.print(summary_table(runs))
+    for r in runs:
+        if r.check is None:
+            continue
+        for g in r.check.groups:
+            for t in g.topics:
+                if t.lost or t.duplicates or t.order_violations:
+                    console.print(
+                        f"  {r.strategy} {g.group}/{t.topic}: lost {t.lost}, duplicates {t.duplicates}, "
+                        f"order breaks {t.order_violations}"
+                    )
+    console.print(f"report: {report}")

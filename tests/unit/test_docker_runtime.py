@@ -1,0 +1,241 @@
+"""The Docker runtime: the containers' specs (pure), then the Pulumi components with mocks at every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components.docker.containers import (
+    CONNECT_SCRIPT,
+    DATA_DIR,
+    docker_green_spec,
+    kafka_env_name,
+    properties,
+    stable_cluster_id,
+)
+from config.model import MigrationConfig, Phase
+from planning.desired import plan_migration
+from planning.inventory import ClusterInventory, TopicInfo
+from planning.phases import Step, config_steps
+from tests.unit.builders import make_config
+
+BLUE_PASSWORD = "blue-pw-0d3a"
+BLUE = ClusterInventory("blue-id", 1, {"orders": TopicInfo("orders", 3, 1), "payments": TopicInfo("payments", 1, 1)})
+
+
+def docker_config(strategy: str = "bidirectional", blue_sasl: bool = True, **green: Any) -> MigrationConfig:
+    blue: dict[str, Any] = {"alias": "A", "runtime": "external", "bootstrapServers": "127.0.0.1:19092"}
+    if blue_sasl:
+        blue["security"] = {
+            "protocol": "SASL_PLAINTEXT",
+            "saslMechanism": "SCRAM-SHA-512",
+            "username": "mm2",
+            "password": BLUE_PASSWORD,
+        }
+    return make_config(
+        strategy=strategy,
+        blue=blue,
+        green={"alias": "B", "runtime": "docker", "docker": {"brokerPort": 29092}, **green},
+        mm2={"internalTopicReplicationFactor": 1, "connectRestPort": 28083},
+    )
+
+
+def plan_at(cfg: MigrationConfig, step: Step):
+    return plan_migration(cfg, step, BLUE, cfg.green.brokers)
+
+
+# --- The containers, as data ---------------------------------------------------------------------------------
+
+
+def test_broker_is_one_kraft_node_in_combined_mode_with_its_data_on_the_volume() -> None:
+    spec = docker_green_spec(docker_config(), plan_at(docker_config(), Step(Phase.GREEN_PROVISIONED)))
+    broker = spec.broker
+    env = broker.env
+    assert broker.name == "kafkamig-b-broker"
+    assert broker.image == "apache/kafka:4.1.1"
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_NODE_ID"] == "1"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@localhost:9093"
+    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "HOST://127.0.0.1:29092,DOCKER://kafkamig-b-broker:19092"
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "DOCKER"
+    assert env["KAFKA_LOG_DIRS"] == DATA_DIR
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == "User:ANONYMOUS"
+    assert env["CLUSTER_ID"] == stable_cluster_id("kafkamig-b") and len(env["CLUSTER_ID"]) == 22
+    assert [(p.internal, p.external, p.ip) for p in broker.ports] == [(9092, 29092, "127.0.0.1")]
+    assert broker.volumes == {"kafkamig-b-data": DATA_DIR}
+    assert broker.network == spec.network == "kafkamig-b"
+    assert spec.bootstrap_servers == "127.0.0.1:29092"
+
+
+def test_connect_worker_runs_mm2_on_the_host_network_only_while_mm2_runs() -> None:
+    cfg = docker_config()
+    running = {s.describe(): docker_green_spec(cfg, plan_at(cfg, s)).connect is not None for s in config_steps(cfg)[1:]}
+    assert running == {s.describe(): plan_at(cfg, s).mm2_running for s in config_steps(cfg)[1:]}
+    assert list(running.values()) == [False] + [True] * 8 + [False] * 2
+    spec = docker_green_spec(cfg, plan_at(cfg, Step(Phase.REPLICATING)))
+    assert spec.connect is not None
+    assert spec.connect.network_mode == "host"
+    assert spec.connect.command == (CONNECT_SCRIPT, "/var/lib/kafka-connect/connect-distributed.properties")
+    [text] = spec.connect.uploads.values()
+    props = properties(text)
+    assert props["bootstrap.servers"] == "127.0.0.1:29092"
+    assert props["listeners"] == "http://127.0.0.1:28083"
+    assert props["config.providers"] == "file"
+    assert props["config.storage.topic"] == "mm2-configs.migration.internal"
+    assert BLUE_PASSWORD not in text
+    assert spec.connect_url == "http://127.0.0.1:28083"
+    assert spec.secrets_file == "/var/lib/kafka-connect/mm2-secrets.properties"
+    assert spec.secret_keys == {"A.password": "A"}
+
+
+def test_a_remote_engine_publishes_on_every_address_and_advertises_green_bootstrap_servers() -> None:
+    cfg = docker_config(docker={"host": "tcp://docker-1.example:2376"}, bootstrapServers="docker-1.example:9092")
+    spec = docker_green_spec(cfg, plan_at(cfg, Step(Phase.REPLICATING)))
+    assert spec.broker.ports[0].ip == "0.0.0.0"
+    assert spec.broker.env["KAFKA_ADVERTISED_LISTENERS"].startswith("HOST://docker-1.example:9092,")
+    assert spec.connect is not None
+    props = properties(spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"])
+    assert (props["listeners"], props["rest.advertised.host.name"]) == ("http://0.0.0.0:28083", "docker-1.example")
+    assert spec.connect_url == "http://docker-1.example:28083"
+
+
+@pytest.mark.parametrize(
+    ("green", "message"),
+    [
+        ({"docker": {"host": "ssh://ops@docker-1"}}, "set green.bootstrapServers to the address they reach it at"),
+        ({"brokers": 3}, "runs one broker, got green.brokers=3; set brokers: 1"),
+        (
+            {"security": {"protocol": "SASL_PLAINTEXT", "saslMechanism": "PLAIN", "username": "u", "password": "p"}},
+            "set green.security.protocol: PLAINTEXT, or use runtime kubernetes",
+        ),
+        ({"docker": None, "bootstrapServers": "127.0.0.1:29092"}, r"write `docker: \{\}` for the defaults"),
+    ],
+)
+def test_what_the_docker_runtime_cannot_run_is_refused_with_the_fix(green: dict[str, Any], message: str) -> None:
+    cfg = docker_config(**green)
+    with pytest.raises(ValueError, match=message):
+        docker_green_spec(cfg, plan_at(cfg, Step(Phase.GREEN_PROVISIONED)))
+
+
+def test_property_names_map_to_the_images_variables() -> None:
+    assert kafka_env_name("log.dirs") == "KAFKA_LOG_DIRS"
+    assert kafka_env_name("listener.name.internal.ssl_key") == "KAFKA_LISTENER_NAME_INTERNAL_SSL__KEY"
+    assert kafka_env_name("sasl.jaas-config") == "KAFKA_SASL_JAAS___CONFIG"
+
+
+# --- The Pulumi components (mocks) ---------------------------------------------------------------------------
+
+
+class DockerMocks(pulumi.runtime.Mocks):
+    """Resources echo their inputs (plus the image id a RemoteImage reports)."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            state["imageId"] = f"sha256:{args.inputs['name']}"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def register_docker(cfg: MigrationConfig, step: Step) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """`parentType$type::name` -> inputs of every resource at `step`, and the runtime's outputs."""
+    from components.docker.resources import build_docker_green
+
+    monitor = pulumi.runtime.mocks.MockMonitor(DockerMocks())
+    pulumi.runtime.set_mocks(
+        DockerMocks(), project="kafka-migration", stack="rehearsal", preview=False, monitor=monitor
+    )
+    outputs: dict[str, Any] = {}
+
+    class Root(pulumi.ComponentResource):
+        def __init__(self) -> None:
+            super().__init__("kafkamig:index:Migration", "migration", {}, None)
+            runtime = build_docker_green("migration", cfg, plan_at(cfg, step), self)
+            worker = runtime.mm2.worker
+            self.outputs = pulumi.Output.all(
+                bootstrap=runtime.bootstrap_servers,
+                connect_url=runtime.connect_url,
+                secrets_file=runtime.secrets_file,
+                uploads_secret=worker.uploads.is_secret() if worker else None,
+            )
+            self.register_outputs({})
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        return Root().outputs.apply(outputs.update)
+
+    program()
+    return {urn.split("::", 2)[2]: r.state for urn, r in monitor.resources.items()}, outputs
+
+
+STABLE = {
+    "kafkamig:index:Migration$pulumi:providers:docker::migration-docker",
+    "kafkamig:index:Migration$kafkamig:index:DockerGreen::migration-green",
+    "kafkamig:index:Migration$kafkamig:index:DockerMirrorMaker2::migration-mm2",
+    "kafkamig:index:DockerGreen$docker:index/remoteImage:RemoteImage::migration-green-image",
+    "kafkamig:index:DockerGreen$docker:index/network:Network::migration-green-network",
+    "kafkamig:index:DockerGreen$docker:index/volume:Volume::migration-green-data",
+    "kafkamig:index:DockerGreen$docker:index/container:Container::migration-green-broker",
+}
+WORKER = "kafkamig:index:DockerMirrorMaker2$docker:index/container:Container::migration-mm2-connect"
+
+
+def test_green_keeps_its_urns_at_every_step_and_the_worker_exists_while_mm2_runs() -> None:
+    cfg = docker_config()
+    broker_inputs = []
+    for step in config_steps(cfg)[1:]:
+        registered, _ = register_docker(cfg, step)
+        urns = set(registered) - {"pulumi:pulumi:Stack$kafkamig:index:Migration::migration"}
+        expected = STABLE | ({WORKER} if plan_at(cfg, step).mm2_running else set())
+        assert urns == expected, step.describe()
+        broker_inputs.append(
+            registered["kafkamig:index:DockerGreen$docker:index/container:Container::migration-green-broker"]
+        )
+    assert all(b == broker_inputs[0] for b in broker_inputs)
+
+
+def test_broker_container_gets_the_image_network_volume_and_port() -> None:
+    registered, outputs = register_docker(docker_config(), Step(Phase.GREEN_PROVISIONED))
+    broker = registered["kafkamig:index:DockerGreen$docker:index/container:Container::migration-green-broker"]
+    assert broker["name"] == "kafkamig-rehearsal-b-broker"
+    assert broker["image"] == "sha256:apache/kafka:4.1.1"
+    assert broker["networksAdvanced"] == [{"name": "kafkamig-rehearsal-b"}]
+    assert broker["volumes"] == [{"volumeName": "kafkamig-rehearsal-b-data", "containerPath": DATA_DIR}]
+    assert broker["ports"] == [{"internal": 9092, "external": 29092, "ip": "127.0.0.1"}]
+    assert "KAFKA_PROCESS_ROLES=broker,controller" in broker["envs"]
+    assert broker["wait"] is True
+    assert registered["kafkamig:index:DockerGreen$docker:index/volume:Volume::migration-green-data"]["name"] == (
+        "kafkamig-rehearsal-b-data"
+    )
+    assert outputs["bootstrap"] == "127.0.0.1:29092"
+    assert outputs["uploads_secret"] is None
+
+
+def test_worker_reads_blues_password_from_a_secret_upload() -> None:
+    registered, outputs = register_docker(docker_config(), Step(Phase.BIDIRECTIONAL))
+    worker = registered[WORKER]
+    assert worker["networkMode"] == "host"
+    assert worker["command"] == [CONNECT_SCRIPT, "/var/lib/kafka-connect/connect-distributed.properties"]
+    # One secret upload makes the whole `uploads` input a secret (the config file holds no password anyway).
+    assert worker["uploads"][rpc._special_sig_key] == rpc._special_secret_sig
+    config, secrets = worker["uploads"]["value"]
+    assert BLUE_PASSWORD not in config["content"]
+    assert secrets["file"] == outputs["secrets_file"] == "/var/lib/kafka-connect/mm2-secrets.properties"
+    assert secrets["content"] == f"A.password={BLUE_PASSWORD}\n"
+    assert outputs["uploads_secret"] is True
+    assert outputs["connect_url"] == "http://127.0.0.1:28083"
+
+
+def test_green_cannot_be_built_before_green_provisioned() -> None:
+    from components.docker.resources import build_docker_green
+
+    cfg = docker_config()
+    with pytest.raises(ValueError, match="green is not provisioned at blue-only"):
+        build_docker_green("migration", cfg, plan_at(cfg, Step(Phase.BLUE_ONLY)), None)  # type: ignore[arg-type]

@@ -1,0 +1,615 @@
+"""The Kubernetes runtime: Strimzi manifests valid for the operator's CRDs at every step, stable names, phase diffs.
+
+The CRDs are Strimzi 1.2.0's own, read from `../shared/strimzi-crds/1.2.0` beside the
+repository (missing CRDs fail the tests; they never skip). The last section builds the
+Pulumi components with mocks and checks parents, URNs and secrets.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
+from components.kubernetes.manifests import (
+    DNS_SUBDOMAIN,
+    FLOW_LABEL,
+    ROUTING_KEY,
+    STRIMZI_API_VERSION,
+    StrimziManifests,
+    connector_resource_name,
+    hashed_name,
+    manifest_key,
+    strimzi_manifests,
+)
+from config.model import MigrationConfig, Phase
+from planning.desired import MigrationPlan, plan_migration
+from planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from planning.phases import Step, config_steps
+from tests.unit.builders import make_config
+
+BLUE_PASSWORD = "blue-pw-7c1d9e"
+GREEN_PASSWORD = "green-pw-41f0aa"
+
+BLUE = ClusterInventory(
+    "blue-cluster-id",
+    3,
+    {
+        "orders": TopicInfo("orders", 6, 3, {"retention.ms": "604800000", "min.insync.replicas": "2"}),
+        "payments": TopicInfo("payments", 3, 3, {"cleanup.policy": "compact"}),
+        "audit.events": TopicInfo("audit.events", 1, 3),
+        "scratch": TopicInfo("scratch", 1, 1),
+    },
+    (
+        AclEntry("Topic", "orders", "Literal", "User:orders-writer", "*", "Write", "Allow"),
+        AclEntry("Topic", "orders", "Literal", "User:orders-writer", "*", "Describe", "Allow"),
+        AclEntry("TransactionalID", "orders-tx", "Literal", "User:orders-writer", "*", "Write", "Allow"),
+        AclEntry("Topic", "orders", "Literal", "User:billing", "*", "Read", "Allow"),
+        AclEntry("Topic", "payments", "Literal", "User:billing", "*", "Read", "Allow"),
+        AclEntry("Group", "billing", "Literal", "User:billing", "*", "Read", "Allow"),
+        AclEntry("Topic", "audit.", "Prefixed", "User:auditor", "*", "Read", "Allow"),
+        AclEntry("Topic", "orders", "Literal", "User:ANONYMOUS", "*", "All", "Allow"),
+    ),
+)
+
+SECURITY = {
+    "PLAINTEXT": {"protocol": "PLAINTEXT"},
+    "SSL": {"protocol": "SSL"},
+    "SASL_PLAINTEXT": {
+        "protocol": "SASL_PLAINTEXT",
+        "saslMechanism": "SCRAM-SHA-512",
+        "username": "mm2",
+        "password": GREEN_PASSWORD,
+    },
+    "SASL_SSL": {
+        "protocol": "SASL_SSL",
+        "saslMechanism": "SCRAM-SHA-512",
+        "username": "mm2",
+        "password": GREEN_PASSWORD,
+    },
+}
+
+
+def k8s_config(strategy: str = "bidirectional", security: str = "SASL_SSL", **kubernetes: Any) -> MigrationConfig:
+    """The builders' config with green on Kubernetes (3 nodes) and SASL on blue."""
+    return make_config(
+        strategy=strategy,
+        blue={
+            "alias": "A",
+            "runtime": "external",
+            "bootstrapServers": "blue-1:9092,blue-2:9092",
+            "brokers": 3,
+            "security": {
+                "protocol": "SASL_SSL",
+                "saslMechanism": "SCRAM-SHA-512",
+                "username": "mm2",
+                "password": BLUE_PASSWORD,
+            },
+        },
+        green={
+            "alias": "B",
+            "runtime": "kubernetes",
+            "brokers": 3,
+            "kubernetes": {"namespace": "kafka", "storageGi": 50, "storageClass": "fast-ssd", **kubernetes},
+            "security": SECURITY[security],
+        },
+    )
+
+
+def plan_at(cfg: MigrationConfig, step: Step) -> MigrationPlan:
+    return plan_migration(cfg, step, BLUE, cfg.green.brokers)
+
+
+def walk(cfg: MigrationConfig) -> list[tuple[Step, StrimziManifests]]:
+    return [(step, strimzi_manifests(cfg, plan_at(cfg, step))) for step in config_steps(cfg)]
+
+
+def by_key(manifests: StrimziManifests) -> dict[str, dict[str, Any]]:
+    return {manifest_key(m): m for m in manifests.all()}
+
+
+def at(cfg: MigrationConfig, phase: Phase, producer_waves: int = 0, consumer_waves: int = 0) -> StrimziManifests:
+    return strimzi_manifests(cfg, plan_at(cfg, Step(phase, producer_waves, consumer_waves)))
+
+
+@pytest.fixture(scope="module")
+def crds() -> CrdSchemas:
+    return CrdSchemas.load(STRIMZI_CRDS)
+
+
+# --- Every generated custom resource is valid for the operator, at every step --------------------------------
+
+
+@pytest.mark.parametrize("security", sorted(SECURITY))
+@pytest.mark.parametrize("strategy", ["bidirectional", "one-way"])
+def test_every_custom_resource_is_valid_for_the_strimzi_crds_at_every_step(
+    crds: CrdSchemas, strategy: str, security: str
+) -> None:
+    cfg = k8s_config(strategy, security)
+    checked = 0
+    for step, manifests in walk(cfg):
+        for m in manifests.all():
+            if m["apiVersion"] == STRIMZI_API_VERSION:
+                assert crds.errors(m) == [], (step.describe(), manifest_key(m))
+                checked += 1
+            else:
+                assert metadata_errors(m["metadata"]) == [], (step.describe(), manifest_key(m))
+    # From green-provisioned on: Kafka, pool, 6 topics (3 one-way), 4 users, Connect, 6 connectors (3 one-way)
+    per_step = 2 + 6 + 4 + 1 + 6 if strategy == "bidirectional" else 2 + 3 + 4 + 1 + 3
+    assert checked == per_step * (len(config_steps(cfg)) - 1)
+
+
+def test_the_crd_check_is_not_vacuous(crds: CrdSchemas) -> None:
+    manifests = at(k8s_config(), Phase.BIDIRECTIONAL)
+    kafka = copy.deepcopy(manifests.kafka[0])
+    kafka["spec"]["kafka"]["listners"] = kafka["spec"]["kafka"].pop("listeners")
+    assert crds.errors(kafka) == [
+        "spec.kafka: 'listeners' is a required property",
+        "spec.kafka: Additional properties are not allowed ('listners' was unexpected)",
+    ]
+    connector = copy.deepcopy(manifests.connectors[0])
+    connector["spec"]["state"] = "on"
+    connector["metadata"]["name"] = "A->B.MirrorSourceConnector"
+    assert crds.errors(connector) == [
+        "spec.state: 'on' is not one of ['paused', 'stopped', 'running']",
+        "metadata.name: 'A->B.MirrorSourceConnector' is not a DNS subdomain name",
+    ]
+
+
+# --- Names never depend on the phase -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["bidirectional", "one-way"])
+def test_resource_names_never_depend_on_the_phase(strategy: str) -> None:
+    cfg = k8s_config(strategy)
+    walked = walk(cfg)
+    blue_only, provisioned = walked[0], walked[1:]
+    assert blue_only[0].phase is Phase.BLUE_ONLY
+    routing = {manifest_key(m) for m in blue_only[1].routing}
+    assert {manifest_key(m) for m in blue_only[1].all()} == routing
+    assert routing == {
+        f"ConfigMap/kafka/kafka-routing-{g}" for g in ("orders-writer", "payments-writer", "billing", "analytics")
+    }
+    first = set(by_key(provisioned[0][1]))
+    for step, manifests in provisioned:
+        assert set(by_key(manifests)) == first, step.describe()
+    assert routing < first
+
+
+# --- What each step changes ----------------------------------------------------------------------------------
+
+
+def changes(cfg: MigrationConfig) -> dict[str, set[str]]:
+    """Step -> keys of the objects whose content differs from the previous step (added ones included)."""
+    walked = walk(cfg)
+    out = {}
+    for (_, before), (step, after) in itertools.pairwise(walked):
+        old, new = by_key(before), by_key(after)
+        assert set(old) <= set(new), f"{step.describe()} removes {set(old) - set(new)}"
+        out[step.describe()] = {k for k in new if old.get(k) != new[k]}
+    return out
+
+
+def connectors(flow: str) -> set[str]:
+    source, target = flow.lower().split("-to-")
+    kinds = [f"{source}-to-{target}.mirror-source-connector", f"{source}-to-{target}.mirror-checkpoint-connector"]
+    kinds.append(f"{target}-to-{source}.mirror-heartbeat-connector")
+    return {f"KafkaConnector/kafka/{k}" for k in kinds}
+
+
+CONNECT = {"KafkaConnect/kafka/b-mm2"}
+
+
+def routing(*groups: str) -> set[str]:
+    return {f"ConfigMap/kafka/kafka-routing-{g}" for g in groups}
+
+
+def test_bidirectional_walk_changes_only_what_each_step_moves() -> None:
+    got = changes(k8s_config("bidirectional"))
+    assert len(got["green-provisioned"]) == 21
+    del got["green-provisioned"]
+    assert got == {
+        "replicating": CONNECT | connectors("A-to-B"),
+        # B->A starts; consumers still on blue now also read B.orders (what producers on green write).
+        "bidirectional": connectors("B-to-A") | routing("billing", "analytics"),
+        "producers-switched (producerWaves=1)": routing("orders-writer"),
+        "producers-switched (producerWaves=2)": routing("payments-writer"),
+        "consumers-switched (producerWaves=2, consumerWaves=1)": routing("billing"),
+        "consumers-switched (producerWaves=2, consumerWaves=2)": routing("analytics"),
+        "reverse-disabled (producerWaves=2, consumerWaves=2)": connectors("B-to-A"),
+        "verified (producerWaves=2, consumerWaves=2)": set(),
+        "mm2-stopped (producerWaves=2, consumerWaves=2)": CONNECT | connectors("A-to-B"),
+        "decommissioned (producerWaves=2, consumerWaves=2)": set(),
+    }
+
+
+def test_one_way_walk_changes_only_what_each_step_moves() -> None:
+    got = changes(k8s_config("one-way"))
+    assert len(got["green-provisioned"]) == 15
+    del got["green-provisioned"]
+    assert got == {
+        "replicating": CONNECT | connectors("A-to-B"),
+        "consumers-switched (consumerWaves=1)": routing("billing"),
+        "consumers-switched (consumerWaves=2)": routing("analytics"),
+        "producers-switched (producerWaves=1, consumerWaves=2)": routing("orders-writer"),
+        "producers-switched (producerWaves=2, consumerWaves=2)": routing("payments-writer"),
+        "verified (producerWaves=2, consumerWaves=2)": set(),
+        "mm2-stopped (producerWaves=2, consumerWaves=2)": CONNECT | connectors("A-to-B"),
+        "decommissioned (producerWaves=2, consumerWaves=2)": set(),
+    }
+
+
+def states(manifests: StrimziManifests, flow: str) -> set[str]:
+    return {c["spec"]["state"] for c in manifests.connectors if c["metadata"]["labels"][FLOW_LABEL] == flow}
+
+
+def test_connector_states_follow_the_flows_and_connect_scales_to_zero_when_mm2_stops() -> None:
+    walked = walk(k8s_config("bidirectional"))[1:]
+    forward = [states(m, "A-to-B") for _, m in walked]
+    reverse = [states(m, "B-to-A") for _, m in walked]
+    replicas = [m.connect[-1]["spec"]["replicas"] for _, m in walked]
+    # green-provisioned, replicating, bidirectional, p1, p2, c1, c2, reverse-disabled, verified, mm2-stopped, decom.
+    assert forward == [{"stopped"}] + [{"running"}] * 8 + [{"stopped"}] * 2
+    assert reverse == [{"stopped"}] * 2 + [{"running"}] * 5 + [{"stopped"}] * 4
+    assert replicas == [0] + [2] * 8 + [0] * 2
+
+
+def test_routing_config_maps_move_each_group_in_its_wave() -> None:
+    cfg = k8s_config("bidirectional")
+
+    def cluster(manifests: StrimziManifests, group: str) -> str:
+        [cm] = [m for m in manifests.routing if m["metadata"]["name"] == f"kafka-routing-{group}"]
+        return json.loads(cm["data"][ROUTING_KEY])["cluster"]
+
+    walked = walk(cfg)
+    assert [cluster(m, "orders-writer") for _, m in walked] == ["A"] * 4 + ["B"] * 8
+    assert [cluster(m, "payments-writer") for _, m in walked] == ["A"] * 5 + ["B"] * 7
+    assert [cluster(m, "billing") for _, m in walked] == ["A"] * 6 + ["B"] * 6
+    assert [cluster(m, "analytics") for _, m in walked] == ["A"] * 7 + ["B"] * 5
+    doc = json.loads(at(cfg, Phase.VERIFIED, 2, 2).routing[0]["data"][ROUTING_KEY])
+    assert doc["bootstrapServers"] == "b-kafka-bootstrap.kafka.svc:9092"
+    assert doc == plan_at(cfg, Step(Phase.VERIFIED, 2, 2)).routing[doc["clientGroup"]].to_json()
+
+
+def test_routing_namespace_comes_from_the_routing_settings() -> None:
+    cfg = k8s_config().model_copy(update={"routing": make_config(routing={"kubernetesNamespace": "apps"}).routing})
+    manifests = at(cfg, Phase.BLUE_ONLY)
+    assert {m["metadata"]["namespace"] for m in manifests.routing} == {"apps"}
+
+
+# --- The objects themselves ----------------------------------------------------------------------------------
+
+
+def test_kafka_is_kraft_on_node_pools_with_a_scram_listener_simple_authorization_and_entity_operators() -> None:
+    kafka, pool = at(k8s_config(security="SASL_SSL"), Phase.GREEN_PROVISIONED).kafka
+    assert kafka["metadata"]["name"] == "b"
+    assert kafka["spec"]["kafka"]["listeners"] == [
+        {"name": "scram", "port": 9092, "type": "internal", "tls": True, "authentication": {"type": "scram-sha-512"}}
+    ]
+    assert kafka["spec"]["kafka"]["authorization"] == {"type": "simple", "superUsers": ["User:mm2"]}
+    assert kafka["spec"]["entityOperator"] == {"topicOperator": {}, "userOperator": {}}
+    assert kafka["spec"]["kafka"]["config"]["min.insync.replicas"] == 2
+    assert pool["metadata"]["labels"]["strimzi.io/cluster"] == "b"
+    assert pool["spec"]["replicas"] == 3
+    assert pool["spec"]["roles"] == ["controller", "broker"]
+    assert pool["spec"]["storage"]["volumes"] == [
+        {
+            "id": 0,
+            "type": "persistent-claim",
+            "size": "50Gi",
+            "deleteClaim": False,
+            "kraftMetadata": "shared",
+            "class": "fast-ssd",
+        }
+    ]
+    plain = at(k8s_config(security="PLAINTEXT"), Phase.GREEN_PROVISIONED).kafka[0]["spec"]["kafka"]
+    assert plain["listeners"] == [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]
+    assert plain["authorization"]["superUsers"] == ["User:ANONYMOUS"]
+
+
+def test_topics_carry_their_real_names_partitions_replicas_and_configs() -> None:
+    manifests = at(k8s_config(), Phase.GREEN_PROVISIONED)
+    topics = {t["spec"]["topicName"]: t for t in manifests.topics}
+    assert sorted(topics) == ["A.audit.events", "A.orders", "A.payments", "audit.events", "orders", "payments"]
+    mirror = topics["A.orders"]
+    assert mirror["metadata"]["name"] == hashed_name("A.orders") != "a.orders"
+    assert mirror["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": "kafka-migration",
+        "strimzi.io/cluster": "b",
+        "kafkamig.io/role": "mirror",
+    }
+    assert mirror["spec"] == {
+        "topicName": "A.orders",
+        "partitions": 6,
+        "replicas": 3,
+        "config": {"min.insync.replicas": "2", "retention.ms": "604800000"},
+    }
+    assert topics["orders"]["metadata"]["name"] == "orders"
+    assert topics["orders"]["metadata"]["labels"]["kafkamig.io/role"] == "local"
+
+
+def test_kafka_users_hold_blues_acls_grouped_by_resource() -> None:
+    users = {u["metadata"]["name"]: u["spec"] for u in at(k8s_config(), Phase.GREEN_PROVISIONED).users}
+    assert sorted(users) == ["auditor", "billing", "mm2", "orders-writer"]  # User:ANONYMOUS is excluded
+    assert users["orders-writer"] == {
+        "authentication": {"type": "scram-sha-512"},
+        "authorization": {
+            "type": "simple",
+            "acls": [
+                # Read-type operations are granted on the remote copy too (planning.desired.green_acls).
+                {
+                    "type": "allow",
+                    "resource": {"type": "topic", "name": "A.orders", "patternType": "literal"},
+                    "host": "*",
+                    "operations": ["Describe"],
+                },
+                {
+                    "type": "allow",
+                    "resource": {"type": "topic", "name": "orders", "patternType": "literal"},
+                    "host": "*",
+                    "operations": ["Describe", "Write"],
+                },
+                {
+                    "type": "allow",
+                    "resource": {"type": "transactionalId", "name": "orders-tx", "patternType": "literal"},
+                    "host": "*",
+                    "operations": ["Write"],
+                },
+            ],
+        },
+    }
+    billing = [(a["resource"]["type"], a["resource"].get("name")) for a in users["billing"]["authorization"]["acls"]]
+    assert billing == [
+        ("group", "billing"),
+        ("topic", "A.orders"),
+        ("topic", "A.payments"),
+        ("topic", "orders"),
+        ("topic", "payments"),
+    ]
+    assert users["mm2"]["authentication"] == {
+        "type": "scram-sha-512",
+        "password": {"valueFrom": {"secretKeyRef": {"name": "b-mm2-credentials", "key": "B.password"}}},
+    }
+    assert {"type": "cluster"} in [a["resource"] for a in users["mm2"]["authorization"]["acls"]]
+
+
+def test_unauthenticated_green_gets_acl_only_users() -> None:
+    users = at(k8s_config(security="PLAINTEXT"), Phase.GREEN_PROVISIONED).users
+    assert all("authentication" not in u["spec"] for u in users)
+    assert sorted(u["metadata"]["name"] for u in users) == ["auditor", "billing", "mm2", "orders-writer"]
+
+
+def test_passwords_are_referenced_through_the_secret_provider_never_written() -> None:
+    cfg = k8s_config(security="SASL_SSL")
+    for _, manifests in walk(cfg):
+        text = json.dumps(manifests.all())
+        assert BLUE_PASSWORD not in text and GREEN_PASSWORD not in text
+    manifests = at(cfg, Phase.BIDIRECTIONAL)
+    assert manifests.credential_keys == {"A.password": "A", "B.password": "B"}
+    connect = manifests.connect[-1]
+    assert connect["metadata"]["annotations"] == {"strimzi.io/use-connector-resources": "true"}
+    assert connect["spec"]["config"]["config.providers"] == "strimzisecrets"
+    assert connect["spec"]["authentication"]["passwordSecret"] == {
+        "secretName": "b-mm2-credentials",
+        "password": "B.password",
+    }
+    source = next(c for c in manifests.connectors if c["metadata"]["name"] == "a-to-b.mirror-source-connector")
+    config = source["spec"]["config"]
+    assert (
+        'password="${strimzisecrets:kafka/b-mm2-credentials:A.password}"' in config["source.cluster.sasl.jaas.config"]
+    )
+    assert (
+        'password="${strimzisecrets:kafka/b-mm2-credentials:B.password}"'
+        in config["producer.override.sasl.jaas.config"]
+    )
+    assert config["target.cluster.bootstrap.servers"] == "b-kafka-bootstrap.kafka.svc:9092"
+    assert config["target.cluster.ssl.truststore.certificates"] == "${strimzisecrets:kafka/b-cluster-ca-cert:ca.crt}"
+    assert "connector.class" not in config and "tasks.max" not in config
+    assert source["spec"]["class"] == "org.apache.kafka.connect.mirror.MirrorSourceConnector"
+    assert source["spec"]["tasksMax"] == 2
+    role, binding = manifests.connect[:2]
+    assert role["rules"][0]["resourceNames"] == ["b-mm2-credentials", "b-cluster-ca-cert"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "b-mm2-connect", "namespace": "kafka"}]
+
+
+def test_connector_names_are_kubernetes_names_of_mm2s_own() -> None:
+    assert connector_resource_name("A->B.MirrorSourceConnector") == "a-to-b.mirror-source-connector"
+    assert connector_resource_name("dc_1->B.MirrorHeartbeatConnector") == "dc-1-to-b.mirror-heartbeat-connector"
+
+
+def test_hashed_names_keep_topics_apart_that_clean_up_alike() -> None:
+    names = {hashed_name(t) for t in ("A.orders", "a.orders", "a_orders", "A_orders")}
+    assert len(names) == 4
+    assert hashed_name("a.orders") == "a.orders"
+    assert hashed_name("A.orders") == hashed_name("A.orders")
+    odd = ["A..orders", "_x", "a-.b", "-a", "a.-b", "..", "__consumer_offsets", "x" * 300]
+    assert all(DNS_SUBDOMAIN.match(hashed_name(t)) for t in odd), [hashed_name(t) for t in odd]
+
+
+# --- What Strimzi cannot express is refused with the fix -----------------------------------------------------
+
+
+def test_sasl_mechanisms_other_than_scram_sha_512_are_refused() -> None:
+    cfg = make_config(
+        green={
+            "alias": "B",
+            "runtime": "kubernetes",
+            "kubernetes": {},
+            "security": {"protocol": "SASL_SSL", "saslMechanism": "SCRAM-SHA-256", "username": "u", "password": "p"},
+        }
+    )
+    with pytest.raises(
+        ValueError, match=r"saslMechanism is SCRAM-SHA-256.*set green\.security\.saslMechanism: SCRAM-SHA-512"
+    ):
+        at(cfg, Phase.GREEN_PROVISIONED)
+
+
+def test_a_wildcard_principal_cannot_become_a_kafka_user() -> None:
+    blue = ClusterInventory(
+        "id",
+        1,
+        {"orders": TopicInfo("orders", 1, 1)},
+        (AclEntry("Topic", "orders", "Literal", "User:*", "*", "Read", "Allow"),),
+    )
+    cfg = k8s_config()
+    with pytest.raises(ValueError, match=r"principal 'User:\*' cannot be a Strimzi KafkaUser.*acls.excludePrincipals"):
+        strimzi_manifests(cfg, plan_migration(cfg, Step(Phase.GREEN_PROVISIONED), blue, 3))
+
+
+def test_more_brokers_than_nodes_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"green\.brokers is 3 but green\.kubernetes\.replicas is 1"):
+        at(k8s_config(replicas=1), Phase.GREEN_PROVISIONED)
+
+
+def test_green_on_kubernetes_needs_its_kubernetes_block() -> None:
+    cfg = make_config(green={"alias": "B", "runtime": "kubernetes", "bootstrapServers": "b:9092"})
+    with pytest.raises(ValueError, match=r"write `kubernetes: \{\}` for the defaults"):
+        at(cfg, Phase.BLUE_ONLY)
+
+
+# --- The Pulumi components (mocks) ---------------------------------------------------------------------------
+
+
+class EchoMocks(pulumi.runtime.Mocks):
+    """Resources echo their inputs; ids are their names."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def register_kubernetes(cfg: MigrationConfig, step: Step) -> tuple[dict[str, Any], dict[str, Any]]:
+    """URN -> inputs of every resource the Kubernetes runtime registers at `step`, and the outputs it returns."""
+    from components.kubernetes.resources import build_kubernetes_green, build_kubernetes_routing, kubernetes_provider
+
+    monitor = pulumi.runtime.mocks.MockMonitor(EchoMocks())
+    pulumi.runtime.set_mocks(EchoMocks(), project="kafka-migration", stack="k8s", preview=False, monitor=monitor)
+    plan = plan_at(cfg, step)
+    outputs: dict[str, Any] = {}
+
+    class Root(pulumi.ComponentResource):
+        def __init__(self) -> None:
+            super().__init__("kafkamig:index:Migration", "migration", {}, None)
+            assert cfg.green.kubernetes is not None
+            provider = kubernetes_provider("migration-k8s", cfg.green.kubernetes, pulumi.ResourceOptions(parent=self))
+            after: list[pulumi.Resource] = []
+            if plan.green_provisioned:
+                green = build_kubernetes_green("migration", cfg, plan, self, provider)
+                after = green.resources
+                self.outputs = pulumi.Output.all(
+                    bootstrap=green.bootstrap_servers,
+                    connectors=green.mm2.connectors,
+                    secret=secret_flag(green),
+                )
+            else:
+                self.outputs = pulumi.Output.from_input({})
+            build_kubernetes_routing("migration-routing", cfg, plan, self, provider, after)
+            self.register_outputs({})
+
+    async def secret_flag(green: Any) -> bool | None:
+        return await green.mm2.secret.string_data.is_secret() if green.mm2.secret else None
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        return Root().outputs.apply(outputs.update)
+
+    program()
+    return {urn: r.state for urn, r in monitor.resources.items()}, outputs
+
+
+def short(urn: str) -> str:
+    """`parentType$type::name` of a mock URN."""
+    return urn.split("::", 2)[2]
+
+
+def test_every_object_is_a_child_of_its_component_with_the_same_urn_at_every_step() -> None:
+    cfg = k8s_config()
+    urns_at = {}
+    for step in config_steps(cfg):
+        registered, _ = register_kubernetes(cfg, step)
+        urns_at[step] = {short(u) for u in registered}
+    blue_only, *provisioned = config_steps(cfg)
+    assert all(urns_at[s] == urns_at[provisioned[0]] for s in provisioned)
+    assert urns_at[blue_only] == {
+        "pulumi:pulumi:Stack$kafkamig:index:Migration::migration",
+        "kafkamig:index:Migration$pulumi:providers:kubernetes::migration-k8s",
+        "kafkamig:index:Migration$kafkamig:index:StrimziRouting::migration-routing",
+        *(
+            f"kafkamig:index:StrimziRouting$kubernetes:core/v1:ConfigMap::migration-routing-configmap-kafka-routing-{g}"
+            for g in ("analytics", "billing", "orders-writer", "payments-writer")
+        ),
+    }
+    urns = urns_at[provisioned[0]]
+    assert "kafkamig:index:StrimziGreen$kubernetes:kafka.strimzi.io/v1:Kafka::migration-green-kafka-b" in urns
+    assert (
+        "kafkamig:index:StrimziGreen$kubernetes:kafka.strimzi.io/v1:KafkaNodePool::migration-green-kafkanodepool-b-dual-role"
+        in urns
+    )
+    assert (
+        "kafkamig:index:StrimziTopics$kubernetes:kafka.strimzi.io/v1:KafkaTopic::migration-topics-kafkatopic-orders"
+        in urns
+    )
+    assert (
+        "kafkamig:index:StrimziUsers$kubernetes:kafka.strimzi.io/v1:KafkaUser::migration-acls-kafkauser-billing" in urns
+    )
+    assert (
+        "kafkamig:index:StrimziMirrorMaker2$kubernetes:kafka.strimzi.io/v1:KafkaConnect::migration-mm2-kafkaconnect-b-mm2"
+        in urns
+    )
+    assert (
+        "kafkamig:index:StrimziMirrorMaker2$kubernetes:core/v1:Secret::migration-mm2-secret-b-mm2-credentials" in urns
+    )
+    parents = {u.split("$")[0] for u in urns if "kubernetes:kafka.strimzi.io" in u}
+    assert parents == {f"kafkamig:index:Strimzi{c}" for c in ("Green", "Topics", "Users", "MirrorMaker2")}
+    assert len([u for u in urns if ":KafkaConnector::" in u]) == 6
+
+
+def test_components_pass_the_manifests_through_and_keep_the_passwords_secret() -> None:
+    cfg = k8s_config(security="SASL_SSL")
+    step = Step(Phase.BIDIRECTIONAL)
+    registered, outputs = register_kubernetes(cfg, step)
+    manifests = by_key(strimzi_manifests(cfg, plan_at(cfg, step)))
+    for urn, state in registered.items():
+        if "kubernetes:kafka.strimzi.io/v1:" in urn:
+            m = manifests[f"{state['kind']}/{state['metadata']['namespace']}/{state['metadata']['name']}"]
+            assert (state["apiVersion"], state["metadata"], state["spec"]) == (
+                m["apiVersion"],
+                m["metadata"],
+                m["spec"],
+            )
+    [secret] = [s for u, s in registered.items() if ":Secret::" in u]
+    # Registered as a secret: the value travels wrapped in Pulumi's secret signature.
+    assert secret["stringData"] == {
+        rpc._special_sig_key: rpc._special_secret_sig,
+        "value": {"A.password": BLUE_PASSWORD, "B.password": GREEN_PASSWORD},
+    }
+    assert outputs["secret"] is True
+    assert outputs["bootstrap"] == "b-kafka-bootstrap.kafka.svc:9092"
+    assert outputs["connectors"]["b-to-a.mirror-source-connector"] == "running"
+    [provider] = [s for u, s in registered.items() if "pulumi:providers:kubernetes" in u]
+    assert provider["enableConfigMapMutable"] == "true"
+
+
+def test_render_mode_leaves_the_credentials_secret_to_the_operator() -> None:
+    cfg = k8s_config(security="SASL_SSL", renderYamlToDirectory="rendered")
+    registered, outputs = register_kubernetes(cfg, Step(Phase.GREEN_PROVISIONED))
+    assert not [u for u in registered if ":Secret::" in u]
+    assert outputs["secret"] is None
+    [provider] = [s for u, s in registered.items() if "pulumi:providers:kubernetes" in u]
+    assert provider["renderYamlToDirectory"] == "rendered"
+
+
+def test_green_cannot_be_built_before_green_provisioned() -> None:
+    from components.kubernetes.resources import build_kubernetes_green
+
+    cfg = k8s_config()
+    with pytest.raises(ValueError, match="green is not provisioned at blue-only"):
+        build_kubernetes_green("migration", cfg, plan_at(cfg, Step(Phase.BLUE_ONLY)), None)  # type: ignore[arg-type]

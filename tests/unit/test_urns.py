@@ -1,0 +1,84 @@
+"""Every resource's URN at every step (Pulumi mocks): stateful resources keep theirs, so no step replaces them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from config.model import MigrationConfig, Strategy
+from planning.desired import plan_migration
+from planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from planning.phases import config_steps
+from tests.unit.builders import make_config
+
+BLUE = ClusterInventory(
+    "blue-cluster-id",
+    3,
+    {
+        "orders": TopicInfo("orders", 6, 3, {"retention.ms": "604800000", "min.insync.replicas": "2"}, "id-orders"),
+        "payments": TopicInfo("payments", 3, 3, {}, "id-payments"),
+        "audit.log": TopicInfo("audit.log", 1, 3, {"cleanup.policy": "compact"}, "id-audit"),
+    },
+    (AclEntry("Topic", "orders", "Literal", "User:billing", "*", "Read", "Allow"),),
+)
+STATEFUL = ("kafka:index/topic:Topic", "pulumi-python:dynamic/kafkamig:LocalKafkaCluster")
+
+
+class Recorder(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str, dict]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.created.append((args.typ, args.name, dict(args.inputs)))
+        outputs = {**args.inputs, "url": "http://127.0.0.1:8083", "metrics_url": "http://127.0.0.1:9404/metrics"}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def resources_at(cfg: MigrationConfig, step) -> dict[tuple[str, str], dict]:
+    from components.migration import Migration, MigrationArgs
+
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, preview=False)
+    plan = plan_migration(cfg, step, BLUE, cfg.green.brokers)
+
+    @pulumi.runtime.test
+    def build():
+        migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), None, BLUE))
+        return migration.green_bootstrap_servers
+
+    build()
+    return {(typ, name): inputs for typ, name, inputs in recorder.created}
+
+
+@pytest.mark.parametrize("strategy", [Strategy.BIDIRECTIONAL, Strategy.ONE_WAY])
+def test_stateful_resources_keep_their_urns_at_every_step(strategy: Strategy) -> None:
+    cfg = make_config(strategy=strategy.value, topics={"include": ["orders", "payments", "audit.*"]})
+    seen: dict[tuple[str, str], dict] = {}
+    for step in config_steps(cfg)[1:]:
+        now = resources_at(cfg, step)
+        stateful = {k: v for k, v in now.items() if k[0] in STATEFUL}
+        assert stateful, step
+        for key, inputs in stateful.items():
+            if key in seen:
+                # Same URN and the same identity-defining inputs: an update at most, never a replace.
+                for field in ("name", "partitions", "data_dir", "broker_port"):
+                    assert inputs.get(field) == seen[key].get(field), (step, key, field)
+        missing = [k for k in seen if k[0] in STATEFUL and k not in now]
+        assert not missing, (step, missing)
+        seen.update(now)
+
+
+def test_connectors_exist_at_every_step_and_only_their_enabled_flag_changes() -> None:
+    cfg = make_config(topics={"include": ["orders", "payments", "audit.*"]})
+    names = None
+    for step in config_steps(cfg)[1:]:
+        now = resources_at(cfg, step)
+        connectors = {k[1]: v["enabled"] for k, v in now.items() if k[0].endswith("kafkamig:MirrorConnector")}
+        assert len(connectors) == 6
+        names = names or set(connectors)
+        assert set(connectors) == names
