@@ -16,7 +16,7 @@ from components.docker.resources import build_docker_green
 from components.green_cluster import GreenCluster, GreenClusterArgs
 from components.kafka_provider import kafka_provider
 from components.kubernetes.resources import build_kubernetes_green, build_kubernetes_routing, kubernetes_provider
-from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, local_worker
+from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, mm2_endpoints
 from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
 from components.stack_state import AppliedState, read_applied_state
 from components.topic_mirror import TopicMirror, TopicMirrorArgs
@@ -240,9 +240,7 @@ def _run_gates(
     if not gates:
         return [], {}
     flows = active_flows(cfg, applied.step) if applied.step else []
-    worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, DATA_ROOT)
-    connect_url = cfg.mm2.connect_url or worker.url
-    metrics_url = cfg.mm2.metrics_url or (worker.metrics_url if not cfg.mm2.connect_url else None)
+    connect_url, metrics_url = mm2_endpoints(cfg, DATA_ROOT)
     evidence = Collector(cfg, connect_url, metrics_url).collect(blue, gates, flows, known_ids, applied.history)
     verdicts = evaluate(cfg, applied.step, target, evidence)
     failed, forced = blocking(verdicts, cfg.force)

@@ -38,6 +38,14 @@ def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) ->
     )
 
 
+def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> tuple[str, str | None]:
+    """Connect REST URL and Prometheus URL the gates and `status` read MM2 through."""
+    if cfg.mm2.connect_url:
+        return cfg.mm2.connect_url, cfg.mm2.metrics_url
+    worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, data_root)
+    return worker.url, cfg.mm2.metrics_url or worker.metrics_url
+
+
 class MirrorMakerWorkers(pulumi.ComponentResource):
     """The Connect worker(s) running MM2. Local: a JVM owned by the stack. External: a URL you run."""
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
+import matplotlib
 from matplotlib import dates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -40,6 +41,7 @@ def _figure(title: str, ylabel: str) -> tuple[Figure, Axes]:
     ax.set_title(title)
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(dates.AutoDateLocator(tz=UTC, minticks=4, maxticks=8))
     ax.xaxis.set_major_formatter(dates.DateFormatter("%H:%M:%S", tz=UTC))
     ax.grid(alpha=0.3)
     return fig, ax
@@ -57,7 +59,8 @@ def _save(fig: Figure, ax: Axes, path: Path, empty_note: str) -> None:
 def plot_phase_timeline(phases: Sequence[PhaseSpan], traffic: Mapping[str, Series], path: Path) -> None:
     """Phases as shaded bands behind the records acknowledged per second on each cluster."""
     fig, ax = _figure("Migration phases and produced records", "records acknowledged per second")
-    colors = [f"C{i % 10}" for i in range(len(phases))]
+    palette = matplotlib.colormaps["tab20"]
+    colors = [palette(i % 20) for i in range(len(phases))]
     for phase, color in zip(phases, colors, strict=True):
         ax.axvspan(_when(phase["start"]), _when(phase["end"]), color=color, alpha=0.15, label=phase["name"])
     for cluster, points in sorted(traffic.items()):

@@ -228,6 +228,7 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
         for n, (step, rollback) in enumerate(plan, 1):
             span = PhaseSpan(("rollback to " if rollback else "") + step.describe(), time.time())
             t0 = time.monotonic()
+            sampler.step = None  # no sample while flows are being switched (their syncs may be deleted)
             stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
             stack.up_when_gates_pass(opts.gate_wait_s)
             took = time.monotonic() - t0

@@ -25,7 +25,7 @@ from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from components.migration import DATA_ROOT
-from components.mm2_workers import local_worker
+from components.mm2_workers import mm2_endpoints
 from config.load import config_from_mapping
 from config.model import ClientRole, ClusterSpec, MigrationConfig, Phase, RuntimeKind, Strategy
 from errors import MigrationError
@@ -610,13 +610,6 @@ def read_stack(stack: str, project_dir: Path, env: Mapping[str, str]) -> StackDa
 # --- the clusters and MM2 -----------------------------------------------------------------
 
 
-class _SnapshotCollector(Collector):
-    """A Collector whose lag reading does not wait for MM2's offset-syncs to settle: a sample shows lag as it is."""
-
-    def _lags(self, source: str, target: str, blue: ClusterInventory) -> list[PartitionLag]:
-        return self._lags_once(source, target, blue)
-
-
 @dataclass
 class Reading:
     """What one live reading found (flows, end offsets, and the reasons for what it could not read)."""
@@ -634,14 +627,12 @@ class LiveReader:
         self.cfg = cfg
         self.project_dir = project_dir
         self.timeout = cfg.gates.read_timeout_seconds
-        # The same endpoints as the program's gates (components/migration.py, _run_gates).
-        worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, project_dir / DATA_ROOT)
-        self.connect_url = cfg.mm2.connect_url or worker.url
-        self.metrics_url = cfg.mm2.metrics_url or (worker.metrics_url if not cfg.mm2.connect_url else None)
+        # The same endpoints as the program's gates.
+        self.connect_url, self.metrics_url = mm2_endpoints(cfg, project_dir / DATA_ROOT)
 
-    def _collector(self, kind: type[Collector]) -> Collector:
+    def _collector(self, settle: bool = True) -> Collector:
         """A collector whose clients do not log to stderr: what they cannot reach is in the report."""
-        collector = kind(self.cfg, self.connect_url, self.metrics_url)
+        collector = Collector(self.cfg, self.connect_url, self.metrics_url, settle_lag=settle)
         collector.conf = {alias: {**conf, **QUIET} for alias, conf in collector.conf.items()}
         return collector
 
@@ -669,7 +660,7 @@ class LiveReader:
         known = known_topic_ids(outputs.get("blueTopicIds"), blue)
         history = list(outputs.get("history") or [])
         try:
-            evidence = self._collector(Collector).collect(blue, gates, flows, known, history)
+            evidence = self._collector().collect(blue, gates, flows, known, history)
         except Exception as err:  # noqa: BLE001 - an unreachable cluster is reported, not raised
             reason = f"evidence for the gates could not be read: {describe_error(err)}"
             return unknown_gates(gates, f"not evaluated: {reason}"), {}, [reason]
@@ -700,7 +691,7 @@ class LiveReader:
             return {}, []
         metrics, error = self.metrics()
         errors = [error] if error else []
-        collector = self._collector(Collector if settle else _SnapshotCollector)
+        collector = self._collector(settle)
         out = {}
         for name in names:
             evidence = already.get(name)

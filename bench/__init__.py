@@ -1,0 +1,1 @@
+"""Benchmarks with speed and memory targets (`make bench`); results go to bench-results/results.json."""
