@@ -7,7 +7,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.requirements-$(shell sha256sum requirements.txt | cut -c1-16)
 PYTEST_ARGS ?=
 
-.PHONY: all setup venv toolchain test unit integration lint format rehearsal status bench clean
+.PHONY: all setup venv toolchain test unit integration lint format rehearsal status bench blue blue-stop clean
 
 all: lint test
 
@@ -46,6 +46,13 @@ rehearsal: setup
 
 status: venv
 	$(PY) -m status --stack dev
+
+# The dev stack's blue: a local cluster on 127.0.0.1:19092, seeded, left running.
+blue: setup
+	$(PY) -m local_runtime blue start
+
+blue-stop: venv
+	$(PY) -m local_runtime blue stop
 
 bench: setup
 	$(PY) -m bench

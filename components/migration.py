@@ -223,12 +223,12 @@ def _entered_from(applied: AppliedState, move: Move) -> Step | None:
     return Step.from_output(applied.history[-2]) if len(applied.history) >= 2 else None
 
 
-def _known_topic_ids(previous: dict[str, Any], blue: ClusterInventory) -> dict[str, str]:
-    """Blue topic ids as first seen by this stack (a changed id later means the topic was re-created)."""
-    known = {k: str(v) for k, v in (previous or {}).items()}
-    for name, topic in blue.topics.items():
-        if topic.topic_id and name not in known:
-            known[name] = topic.topic_id
+def _known_topic_ids(cfg: MigrationConfig, previous: dict[str, Any], blue: ClusterInventory) -> dict[str, str]:
+    """Ids of blue's migrated topics as first seen by this stack (a changed id means the topic was re-created)."""
+    known = {k: str(v) for k, v in (previous or {}).items() if cfg.topics.selects(k)}
+    for topic in selected_topics(cfg, blue):
+        if topic.topic_id and topic.name not in known:
+            known[topic.name] = topic.topic_id
     return known
 
 
@@ -278,7 +278,7 @@ def run() -> None:
         if not transition.allowed:
             raise TransitionRefused(transition.refusal or "")
         blue = _read_blue(cfg)
-        known_ids = _known_topic_ids(applied.outputs.get("blueTopicIds"), blue)
+        known_ids = _known_topic_ids(cfg, applied.outputs.get("blueTopicIds"), blue)
         verdicts, forced = [], {}
         if transition.move is Move.FORWARD:
             verdicts, forced = _run_gates(cfg, applied, target, blue, known_ids)

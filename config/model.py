@@ -305,7 +305,7 @@ class Mm2Settings(_Model):
 class GateSettings(_Model):
     """Thresholds the safety gates compare against."""
 
-    max_lag_records: int = Field(default=0, ge=0)
+    max_lag_records: int = Field(default=1000, ge=0)
     """Per flow, the most records MM2 may still have to copy for a lag gate to pass."""
     max_lag_seconds: float = Field(default=30.0, ge=0)
     data_parity_sample: int = Field(default=20, ge=0)
