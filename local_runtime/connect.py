@@ -52,6 +52,10 @@ class ConnectWorker:
     secrets: dict[str, str] = field(default_factory=dict)
     """Values connectors reference as `${file:<secrets file>:<key>}` (SASL passwords), kept out of connector configs."""
 
+    def __post_init__(self) -> None:
+        # The JVM runs inside data_dir: every path it is given must be absolute.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
@@ -118,7 +122,7 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
     pid = process.recorded_pid(worker.data_dir)
     if not process.is_running(pid):
         agent = f"-javaagent:{jmx_agent_jar()}=127.0.0.1:{worker.metrics_port}:{exporter}"
-        pid = process.start_java(worker.data_dir, CONNECT_MAIN, [str(config)], worker.heap_mb, [agent])
+        pid = process.start_java(worker.data_dir, CONNECT_MAIN, [str(config.resolve())], worker.heap_mb, [agent])
     wait_ready(worker, timeout_s)
     return pid or 0
 

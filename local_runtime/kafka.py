@@ -45,6 +45,10 @@ class KafkaNode:
     """KRaft controller listener on 127.0.0.1."""
     heap_mb: int = 512
 
+    def __post_init__(self) -> None:
+        # The JVM runs inside data_dir: every path it is given must be absolute.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
+
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.broker_port}"
@@ -119,7 +123,7 @@ def start(node: KafkaNode, cluster_id: str, timeout_s: float = 90) -> int:
     if process.is_running(process.recorded_pid(node.data_dir)):
         wait_ready(node, timeout_s)
         return process.recorded_pid(node.data_dir) or 0
-    pid = process.start_java(node.data_dir, BROKER_MAIN, [str(node.config_file)], node.heap_mb)
+    pid = process.start_java(node.data_dir, BROKER_MAIN, [str(node.config_file.resolve())], node.heap_mb)
     wait_ready(node, timeout_s)
     grant_local_principal(node)
     return pid

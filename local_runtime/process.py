@@ -28,7 +28,11 @@ def start_java(
     heap_mb: int,
     jvm_options: Sequence[str] = (),
 ) -> int:
-    """Start `java main_class args` detached, with its output in workdir/process.log."""
+    """Start `java main_class args` detached, with its output in workdir/process.log.
+
+    The process runs in `workdir`, so every path in `args` must be absolute.
+    """
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     log4j = workdir / "log4j2.properties"
     log4j.write_text(

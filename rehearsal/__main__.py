@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=int, default=20, help="shortened soak window (production: 86400)")
     args = parser.parse_args(argv)
     console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 140)  # logs and CI: keep the summary table whole
     require_toolchain()
     runs = []
     for strategy in args.strategy or [s.value for s in Strategy]:

@@ -190,7 +190,7 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
     """Run one strategy end to end; every process started here is stopped before returning."""
     started = time.time()
     result = RunResult(opts.strategy.value)
-    work = opts.work_dir / opts.strategy.value
+    work = (opts.work_dir / opts.strategy.value).resolve()
     shutil.rmtree(work, ignore_errors=True)
     project = work / "project"
     shutil.copytree(
