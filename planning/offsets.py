@@ -68,6 +68,10 @@ class SyncHistory:
         for s in syncs:
             by_upstream[s.upstream] = s.downstream
         self.syncs = sorted(OffsetSync(u, d) for u, d in by_upstream.items())
+        # Bisection keys, built once: a handoff translates many offsets against one history.
+        self.upstreams = [s.upstream for s in self.syncs]
+        self.by_downstream = sorted(self.syncs, key=lambda s: (s.downstream, s.upstream))
+        self.downstreams = [s.downstream for s in self.by_downstream]
 
     def __len__(self) -> int:
         return len(self.syncs)
@@ -94,8 +98,7 @@ def translate_downstream(history: SyncHistory, committed: int) -> Translation | 
     A sync at exactly `committed` (MM2 syncs the first record after a gap) maps exactly.
     Returns None when no usable sync exists (nothing can be said safely).
     """
-    ups = [s.upstream for s in history.syncs]
-    i = bisect.bisect_right(ups, committed) - 1
+    i = bisect.bisect_right(history.upstreams, committed) - 1
     if i < 0:
         return None
     sync = history.syncs[i]
@@ -111,11 +114,10 @@ def translate_upstream(history: SyncHistory, committed: int) -> Translation | No
     The inverse of translate_downstream: the newest sync whose downstream record the
     group already read (downstream < committed) gives upstream + 1.
     """
-    downs = [s.downstream for s in history.syncs]
-    i = bisect.bisect_right(downs, committed) - 1
+    i = bisect.bisect_right(history.downstreams, committed) - 1
     if i < 0:
         return None
-    sync = history.syncs[i]
+    sync = history.by_downstream[i]
     if sync.downstream == committed:
         return Translation(sync.upstream, True, 0)
     reread = committed - 1 - sync.downstream
@@ -165,9 +167,12 @@ def nearest_sync_below(history: SyncHistory | None, committed: int, forward: boo
     """
     if history is None:
         return None
-    pairs = [(s.upstream, s.downstream) if forward else (s.downstream, s.upstream) for s in history.syncs]
-    below = [p for p in pairs if p[0] <= committed]
-    return max(below) if below else None
+    keys, ordered = (history.upstreams, history.syncs) if forward else (history.downstreams, history.by_downstream)
+    i = bisect.bisect_right(keys, committed) - 1
+    if i < 0:
+        return None
+    sync = ordered[i]
+    return (sync.upstream, sync.downstream) if forward else (sync.downstream, sync.upstream)
 
 
 @dataclass(frozen=True)
