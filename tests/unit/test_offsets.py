@@ -70,3 +70,30 @@ def test_translation_never_skips_a_record(case) -> None:
     assert ideal - t.offset == t.reread_bound
     back = translate_upstream(SyncHistory(syncs), t.offset)
     assert back is not None and back.offset <= committed
+
+
+def test_nearest_sync_below_either_way() -> None:
+    from planning.offsets import nearest_sync_below
+
+    h = SyncHistory([OffsetSync(10, 100), OffsetSync(20, 105), OffsetSync(30, 130)])
+    assert nearest_sync_below(h, 25, forward=True) == (20, 105)
+    assert nearest_sync_below(h, 9, forward=True) is None
+    assert nearest_sync_below(h, 120, forward=False) == (105, 20)
+    assert nearest_sync_below(None, 5, forward=True) is None
+
+
+def test_match_copies_skips_repeats_and_stops_at_unknown_records() -> None:
+    from planning.offsets import RecordId, match_copies
+
+    def r(v: str) -> RecordId:
+        return RecordId(b"k", v.encode(), (), 0)
+
+    originals = [r("a"), r("b"), r("c")]
+    # MM2 copied "b" twice (at-least-once): the group continues after the copy of "c".
+    assert match_copies(originals, [(7, r("a")), (8, r("b")), (9, r("b")), (10, r("c")), (11, r("d"))]) == 11
+    # Not copied that far yet.
+    assert match_copies(originals, [(7, r("a")), (8, r("b"))]) is None
+    import pytest
+
+    with pytest.raises(ValueError, match="not a copy"):
+        match_copies(originals, [(7, r("x"))])
