@@ -108,7 +108,7 @@ class Migration(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=after),
             )
         routing: pulumi.Resource
-        if k8s_provider is not None:
+        if k8s_provider is not None and cfg.routing.kubernetes_namespace:
             routing = build_kubernetes_routing(f"{name}-routing", cfg, plan, self, k8s_provider, after)
         else:
             routing = ClientRouting(

@@ -326,7 +326,8 @@ class RoutingSettings(_Model):
     directory: str = ".local-clusters/routing"
     """Local runtime: folder of the `<client-group>.json` documents (relative to the project)."""
     kubernetes_namespace: str | None = None
-    """Kubernetes: publish ConfigMaps `kafka-routing-<client-group>` in this namespace instead."""
+    """Green on Kubernetes: publish ConfigMaps `kafka-routing-<client-group>` in this namespace instead
+    of files. Default: files. ConfigMap routing does not run the consumer offset handoff yet."""
 
 
 PHASES_BIDIRECTIONAL_ONLY = (Phase.BIDIRECTIONAL, Phase.REVERSE_DISABLED)

@@ -742,7 +742,7 @@ class LiveReader:
 
     def documents(self) -> dict[str, Any]:
         """The routing documents published in the local routing folder (none when routing is by ConfigMaps)."""
-        if self.cfg.routing.kubernetes_namespace or self.cfg.green.runtime is RuntimeKind.KUBERNETES:
+        if self.cfg.routing.kubernetes_namespace and self.cfg.green.runtime is RuntimeKind.KUBERNETES:
             return {}
         directory = Path(self.cfg.routing.directory)
         if not directory.is_absolute():
