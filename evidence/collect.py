@@ -9,7 +9,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from config.model import ClientRole, MigrationConfig, Strategy
+from config.model import ClientRole, MigrationConfig
 from evidence.clients import client_config
 from evidence.inventory import read_inventory
 from evidence.metrics import Mm2Metrics, parse, scrape
@@ -248,6 +248,3 @@ def _record_at(conf: dict[str, Any], topic: str, partition: int, offset: int, ti
         return RecordId(msg.key(), msg.value(), tuple(msg.headers() or []), msg.timestamp()[1])
     finally:
         consumer.close()
-
-
-__all__ = ["Collector", "Strategy"]

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from config.model import ClientRole, MigrationConfig, Phase, Strategy
-from planning.desired import green_topics, selected_topics
+from planning.desired import green_topics
 from planning.evidence import Evidence, FlowEvidence
 from planning.phases import Step
 from planning.routing import forward_flow_active, on_green, reverse_flow_active
@@ -340,6 +340,3 @@ def blocking(verdicts: list[Verdict], force: dict[str, str]) -> tuple[list[Verdi
         v.gate.value: force[v.gate.value] for v in failed if v.gate.value in force and v.gate not in NOT_OVERRIDABLE
     }
     return [v for v in failed if v.gate.value not in used], used
-
-
-__all__ = ["NOT_OVERRIDABLE", "Gate", "Verdict", "active_flows", "blocking", "evaluate", "gates_for", "selected_topics"]
