@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from evidence.collect import Collector
 from evidence.inventory import read_inventory
 from planning.desired import MigrationPlan, plan_migration, selected_topics
 from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for
-from planning.inventory import ClusterInventory
+from planning.inventory import ClusterInventory, TopicInfo
 from planning.mm2 import flow_spec, remote_topic_replication_factor
 from planning.phases import Move, Step, config_steps, furthest, plan_transition, target_step
 
@@ -47,6 +47,8 @@ class MigrationArgs:
     previous_step: Step | None
     """The step this one was entered from (stable across no-op updates)."""
     blue: ClusterInventory
+    adopt_topics: dict[str, TopicInfo] = field(default_factory=dict)
+    """Green topics that exist but this stack does not manage yet (see TopicMirrorArgs.adopt)."""
 
 
 def summary_props(args: MigrationArgs) -> dict[str, Any]:
@@ -82,6 +84,7 @@ class Migration(pulumi.ComponentResource):
     def __init__(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, summary_props(args), opts)
         cfg, plan = args.config, args.plan
+        self._adopt = args.adopt_topics
         child = pulumi.ResourceOptions(parent=self)
         protect = not cfg.allow_destroy
         after: list[pulumi.Resource] = []
@@ -153,7 +156,7 @@ class Migration(pulumi.ComponentResource):
             cfg.green.resolved_bootstrap_servers,
             pulumi.ResourceOptions(parent=self, depends_on=green_resources),
         )
-        topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect), child)
+        topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect, self._adopt), child)
         acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)
         if cfg.green.runtime is not RuntimeKind.DOCKER:
             mm2 = MirrorMakerWorkers(
@@ -214,6 +217,21 @@ def _history(applied: AppliedState, move: Move, step_json: dict[str, Any]) -> li
     if move is Move.NONE and applied.history:
         return applied.history
     return [*applied.history, {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}]
+
+
+def _unmanaged_green_topics(cfg: MigrationConfig, plan: MigrationPlan, applied: AppliedState) -> dict[str, TopicInfo]:
+    """Planned green topics that already exist on green but are not in this stack yet (MM2 created them)."""
+    if not plan.topics or cfg.green.runtime not in (RuntimeKind.LOCAL, RuntimeKind.EXTERNAL, RuntimeKind.DOCKER):
+        return {}
+    managed = set(applied.outputs.get("greenTopics") or [])
+    wanted = {t.name for t in plan.topics} - managed
+    if not wanted or not managed:
+        return {}  # nothing new, or green is being created by this very update
+    try:
+        green = read_inventory(client_config(cfg.green), cfg.gates.read_timeout_seconds)
+    except Exception:  # noqa: BLE001 - unreachable green: create as planned, the engine reports any conflict
+        return {}
+    return {name: green.topics[name] for name in wanted if name in green.topics}
 
 
 def _entered_from(applied: AppliedState, move: Move) -> Step | None:
@@ -287,7 +305,8 @@ def run() -> None:
         raise pulumi.RunError(str(err)) from None
 
     entered_from = _entered_from(applied, transition.move)
-    migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue))
+    adopt = _unmanaged_green_topics(cfg, plan, applied)
+    migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt))
     pulumi.export("strategy", cfg.strategy.value)
     pulumi.export("step", target.as_output())
     pulumi.export("highWater", furthest(applied.high_water, target, config_steps(cfg)).as_output())

@@ -10,7 +10,7 @@ from config.model import Phase, Strategy
 from evidence.inventory import read_inventory
 from local_runtime.stack_harness import MigrationStack
 from planning.phases import Step, steps
-from tests.helpers import create_topic
+from tests.helpers import create_topic, wait_for
 from tests.integration.conftest import connectors, doc, green_bootstrap
 from tests.integration.estate import committed_offsets
 
@@ -123,8 +123,15 @@ def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> Non
 
     # A topic created on blue mid-migration shows up in the next preview as new green topics.
     create_topic(blue.bootstrap_servers, "audit.logins", 2)
-    preview = stack.preview()
-    assert preview.change_summary.get("create") == 2, preview.change_summary
+    # MM2 creates the remote copy within its refresh interval, before our next update: the
+    # stack adopts it (import) and creates green's local copy.
+    wait_for(
+        lambda: "A.audit.logins" in AdminClient({"bootstrap.servers": green}).list_topics(timeout=10).topics,
+        60,
+        "MM2 to create A.audit.logins on green",
+    )
+    summary = stack.preview().change_summary
+    assert (summary.get("import"), summary.get("create")) == (1, 1), summary
     stack.up_when_gates_pass(GATE_WAIT_S)
 
     # Walk on to mm2-stopped; from there no rollback is possible.
