@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from evidence.topics import read_offset_syncs
+from evidence.topics import read_offset_syncs, watermarks
 from operations.offset_search import search_translation
 from planning.handoff import Direction, OffsetMove
 from planning.offsets import (
@@ -121,15 +121,6 @@ def _translate(history: SyncHistory | None, direction: Direction, committed: int
     return (translate_downstream if direction is Direction.FORWARD else translate_upstream)(history, committed)
 
 
-def _watermarks(conf: dict[str, Any], topic: str, partition: int) -> tuple[int, int]:
-    consumer = Consumer({**conf, "group.id": "kafka-migration-probe", "enable.auto.commit": False})
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-        return int(low), int(high)
-    finally:
-        consumer.close()
-
-
 def _translate_partition(
     request: HandoffRequest, move: OffsetMove, history: SyncHistory | None, partition: int, offset: int, settle: bool
 ) -> Translation | None:
@@ -140,10 +131,10 @@ def _translate_partition(
     """
     src_conf = request.client_configs[request.from_alias]
     dst_conf = request.client_configs[request.to_alias]
-    low, _high = _watermarks(src_conf, move.from_topic, partition)
+    low, _high = watermarks(src_conf, move.from_topic, partition)
     if offset <= low:
         # Nothing left of what the group consumed here: it starts at the target's beginning.
-        return Translation(_watermarks(dst_conf, move.to_topic, partition)[0], True, 0)
+        return Translation(watermarks(dst_conf, move.to_topic, partition)[0], True, 0)
     forward = move.direction is Direction.FORWARD
     by_syncs = _translate(history, move.direction, offset)
     if by_syncs is not None and by_syncs.exact:
@@ -156,7 +147,7 @@ def _translate_partition(
         return None
     if by_syncs is not None:
         return by_syncs
-    start = _watermarks(dst_conf, move.to_topic, partition)[0]
+    start = watermarks(dst_conf, move.to_topic, partition)[0]
     return Translation(start, False, offset - low)
 
 
@@ -200,7 +191,7 @@ def hand_off(request: HandoffRequest, log: Callable[[str], None] = lambda _m: No
     _wait_group_empty(dst, request.group_id, request.to_alias, deadline)
     tps = [TopicPartition(topic, p, t.offset) for (topic, p), t in sorted(targets.items())]
     for tp in tps:
-        end = _watermarks(dst_conf, tp.topic, tp.partition)[1]
+        end = watermarks(dst_conf, tp.topic, tp.partition)[1]
         if tp.offset > end:
             raise HandoffError(f"translated {tp.topic}:{tp.partition}@{tp.offset} is past the end offset {end}")
     if tps:

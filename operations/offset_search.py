@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from evidence.topics import watermarks
 from planning.offsets import RecordId, match_copies
 
 MAX_RECORDS = 200_000
@@ -74,8 +75,8 @@ def search_translation(
     """
     if anchor is None:
         anchor = (
-            _log_start(from_conf, from_topic, partition, timeout_s),
-            _log_start(to_conf, to_topic, partition, timeout_s),
+            watermarks(from_conf, from_topic, partition, timeout_s)[0],
+            watermarks(to_conf, to_topic, partition, timeout_s)[0],
         )
     from_offset, to_offset = anchor
     if committed == from_offset:
@@ -89,12 +90,3 @@ def search_translation(
         return match_copies(originals, copies)
     except ValueError:
         return None
-
-
-def _log_start(conf: dict[str, Any], topic: str, partition: int, timeout_s: float) -> int:
-    consumer = Consumer({**conf, "group.id": f"kafka-migration-search-{uuid.uuid4()}", "enable.auto.commit": False})
-    try:
-        low, _high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-        return int(low)
-    finally:
-        consumer.close()
