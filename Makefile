@@ -21,8 +21,11 @@ $(VENV_STAMP): requirements.txt
 	rm -f .venv/.requirements-*
 	touch $@
 
+# The kubernetes provider plugin (the slowest build) only where something needs it:
+# the test suite renders the Kubernetes runtime; the rehearsal does not.
+TOOLCHAIN_EXTRAS ?=
 toolchain:
-	toolchain/setup.sh
+	toolchain/setup.sh $(TOOLCHAIN_EXTRAS)
 
 lint: venv
 	.venv/bin/ruff check .
@@ -32,12 +35,14 @@ format: venv
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
+test: TOOLCHAIN_EXTRAS = kubernetes
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
+integration: TOOLCHAIN_EXTRAS = kubernetes
 integration: setup
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 

@@ -36,6 +36,7 @@ def handoff_spec(cfg: MigrationConfig, client_name: str) -> dict[str, Any]:
         "toBlue": [m.to_json() for m in offset_moves(cfg, client, to_green=False)],
         "clientConfigs": {c.alias: client_config(c) for c in (cfg.blue, cfg.green)},
         "timeoutSeconds": cfg.gates.handoff_timeout_seconds,
+        "autoOffsetReset": client.auto_offset_reset.value,
     }
 
 

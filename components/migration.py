@@ -17,6 +17,7 @@ from components.green_cluster import GreenCluster, GreenClusterArgs
 from components.kafka_provider import kafka_provider
 from components.kubernetes.resources import build_kubernetes_green, build_kubernetes_routing, kubernetes_provider
 from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, mm2_endpoints
+from components.providers.topics_absent import TopicsOfGreen
 from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
 from components.stack_state import AppliedState, read_applied_state
 from components.topic_mirror import TopicMirror, TopicMirrorArgs
@@ -30,6 +31,7 @@ from planning.desired import MigrationPlan, plan_migration, selected_topics
 from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for
 from planning.inventory import ClusterInventory, TopicInfo
 from planning.mm2 import flow_spec, remote_topic_replication_factor
+from planning.naming import offset_syncs_topic
 from planning.phases import Move, Step, config_steps, furthest, plan_transition, target_step
 
 TYPE = "kafkamig:index:Migration"
@@ -158,11 +160,18 @@ class Migration(pulumi.ComponentResource):
         )
         topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect, self._adopt), child)
         acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)
+        syncs = TopicsOfGreen(
+            f"{name}-blue-offset-syncs",
+            cluster=cfg.blue.alias,
+            client_config=pulumi.Output.secret(client_config(cfg.blue)),
+            topics=[offset_syncs_topic(cfg.green.alias)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[topics], additional_secret_outputs=["client_config"]),
+        )
         if cfg.green.runtime is not RuntimeKind.DOCKER:
             mm2 = MirrorMakerWorkers(
                 f"{name}-mm2",
                 MirrorMakerWorkersArgs(cfg, cfg.green.resolved_bootstrap_servers, data_root, plan.mm2_running),
-                pulumi.ResourceOptions(parent=self, depends_on=[topics, acls]),
+                pulumi.ResourceOptions(parent=self, depends_on=[topics, acls, syncs]),
             )
             connect_url, self.metrics_url, secrets_file, workers = (
                 mm2.connect_url,
@@ -171,8 +180,8 @@ class Migration(pulumi.ComponentResource):
                 [mm2],
             )
         self.connect_url = connect_url
-        flows = self._flows(name, cfg, plan, connect_url, secrets_file, [topics, acls, *workers])
-        return [topics, acls, *workers, *flows]
+        flows = self._flows(name, cfg, plan, connect_url, secrets_file, [topics, acls, syncs, *workers])
+        return [topics, acls, syncs, *workers, *flows]
 
     def _flows(
         self,

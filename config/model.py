@@ -242,6 +242,13 @@ class AclMirrorSpec(_Model):
     """ACLs of these principals are not mirrored (the local runtime's own access grants)."""
 
 
+class OffsetReset(StrEnum):
+    """A consumer's `auto.offset.reset`: where it starts on a partition with no committed offset."""
+
+    EARLIEST = "earliest"
+    LATEST = "latest"
+
+
 class ClientGroup(_Model):
     """A group of clients that moves together (one deployment, one routing document)."""
 
@@ -255,6 +262,12 @@ class ClientGroup(_Model):
     """Kafka consumer group id (consumers). Default: the client group's name."""
     principal: str | None = None
     """Principal the clients authenticate as (for ACL checks). Default: none."""
+    auto_offset_reset: OffsetReset = OffsetReset.EARLIEST
+    """The consumers' `auto.offset.reset` (consumers). The handoff gives every partition the
+    group reads an explicit committed position before moving it; on a partition where the
+    group has none, it commits blue's log start (`earliest`, the default: nothing is ever
+    skipped) or blue's end offset when the group stopped (`latest`: what the clients would
+    have done; records written after they stopped are still read)."""
 
     @property
     def consumer_group_id(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from planning.offsets import Checkpoint, OffsetSync, SyncHistory, SyncKey, decode_checkpoint, decode_sync
+from planning.placement import Watermark
 
 
 def read_topic(conf: dict[str, Any], topic: str, timeout_s: float) -> Iterator[tuple[bytes, bytes, int]]:
@@ -112,5 +113,24 @@ def watermarks(conf: dict[str, Any], topic: str, partition: int, timeout_s: floa
     try:
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
         return int(low), int(high)
+    finally:
+        consumer.close()
+
+
+def partition_watermarks(
+    conf: dict[str, Any], topics: set[str], timeout_s: float = 10
+) -> dict[tuple[str, int], Watermark]:
+    """Log start and end of every partition of `topics` (a missing topic has none), with one client."""
+    consumer = Consumer({**conf, "group.id": f"kafka-migration-reader-{uuid.uuid4()}", "enable.auto.commit": False})
+    try:
+        out: dict[tuple[str, int], Watermark] = {}
+        for topic in sorted(topics):
+            info = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            if info is None or info.error is not None:
+                continue
+            for partition in sorted(info.partitions):
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+                out[(topic, partition)] = Watermark(int(low), int(high))
+        return out
     finally:
         consumer.close()

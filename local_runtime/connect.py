@@ -119,8 +119,8 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
     worker.secrets_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(worker.secrets.items())))
     exporter = worker.data_dir / "jmx-exporter.yaml"
     exporter.write_text(JMX_EXPORTER_CONFIG)
-    pid = process.recorded_pid(worker.data_dir)
-    if not process.is_running(pid):
+    pid = process.running_pid(worker.data_dir)
+    if pid is None:
         agent = f"-javaagent:{jmx_agent_jar()}=127.0.0.1:{worker.metrics_port}:{exporter}"
         pid = process.start_java(worker.data_dir, CONNECT_MAIN, [str(config.resolve())], worker.heap_mb, [agent])
     wait_ready(worker, timeout_s)
@@ -131,7 +131,7 @@ def wait_ready(worker: ConnectWorker, timeout_s: float) -> None:
     """Block until the REST API answers, or raise with the log's tail."""
     deadline = time.monotonic() + timeout_s
     while True:
-        if not process.is_running(process.recorded_pid(worker.data_dir)):
+        if not process.running_pid(worker.data_dir) is not None:
             raise RuntimeError(
                 f"Connect worker {worker.name} exited during start-up\n{process.log_tail(worker.data_dir)}"
             )
@@ -149,7 +149,7 @@ def wait_ready(worker: ConnectWorker, timeout_s: float) -> None:
 
 def is_healthy(worker: ConnectWorker) -> bool:
     """Process alive and REST API answering."""
-    if not process.is_running(process.recorded_pid(worker.data_dir)):
+    if not process.running_pid(worker.data_dir) is not None:
         return False
     try:
         ConnectClient(worker.url).list_connectors()

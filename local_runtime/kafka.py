@@ -120,9 +120,9 @@ def formatted_cluster_id(node: KafkaNode) -> str | None:
 def start(node: KafkaNode, cluster_id: str, timeout_s: float = 90) -> int:
     """Format (first time only), start and wait until a client can list topics. Returns the pid."""
     format_storage(node, cluster_id)
-    if process.is_running(process.recorded_pid(node.data_dir)):
+    if process.running_pid(node.data_dir) is not None:
         wait_ready(node, timeout_s)
-        return process.recorded_pid(node.data_dir) or 0
+        return process.running_pid(node.data_dir) or 0
     pid = process.start_java(node.data_dir, BROKER_MAIN, [str(node.config_file.resolve())], node.heap_mb)
     wait_ready(node, timeout_s)
     grant_local_principal(node)
@@ -134,7 +134,7 @@ def wait_ready(node: KafkaNode, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     admin = AdminClient({"bootstrap.servers": node.bootstrap_servers, "log_level": 0})
     while True:
-        if not process.is_running(process.recorded_pid(node.data_dir)):
+        if not process.running_pid(node.data_dir) is not None:
             raise RuntimeError(f"Kafka {node.name} exited during start-up\n{process.log_tail(node.data_dir)}")
         try:
             admin.list_topics(timeout=2)
@@ -173,7 +173,7 @@ def grant_local_principal(node: KafkaNode) -> None:
 
 def is_healthy(node: KafkaNode, timeout_s: float = 5) -> bool:
     """Process alive and answering metadata requests."""
-    if not process.is_running(process.recorded_pid(node.data_dir)):
+    if not process.running_pid(node.data_dir) is not None:
         return False
     try:
         AdminClient({"bootstrap.servers": node.bootstrap_servers, "log_level": 0}).list_topics(timeout=timeout_s)

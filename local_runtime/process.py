@@ -1,13 +1,20 @@
-"""Detached JVM processes tracked by a pid file.
+"""Detached JVM processes tracked by a pid file, and signalled only when still ours.
 
 A process belongs to a folder: its pid file, its log and its data live there, so a
 later `pulumi refresh` (a new Python process) can find it again and tell whether it
-still runs.
+still runs. The pid file records the pid and the process's start time; before any
+signal we confirm with psutil that the pid still names that process (same start time,
+command line marked with this folder), so a stale pid file (after a reboot, or a
+recycled pid) never makes us signal someone else's process.
+
+Every JVM also carries `-Dkafkamig.run=<KAFKAMIG_RUN_ID>` (`local` when unset): a run
+(CI, a test session) stops what it started by that mark and nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -15,10 +22,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import psutil
+
 from local_runtime.paths import kafka_classpath
 
 PID_FILE = "process.pid"
 LOG_FILE = "process.log"
+RUN_ID_ENV = "KAFKAMIG_RUN_ID"
+HOME_MARK = "-Dkafkamig.home="
+RUN_MARK = "-Dkafkamig.run="
+
+
+def current_run_id() -> str:
+    """The id marking the processes this run starts (`KAFKAMIG_RUN_ID`, default `local`)."""
+    return os.environ.get(RUN_ID_ENV) or "local"
 
 
 def start_java(
@@ -49,7 +66,8 @@ def start_java(
         "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1",
         "-Djava.awt.headless=true",
-        f"-Dkafkamig.home={workdir}",  # marks our processes, for the safety net in .ci/run
+        f"{HOME_MARK}{workdir}",  # the folder that owns the process (checked before any signal)
+        f"{RUN_MARK}{current_run_id()}",  # the run that started it (what .ci/run stops)
         f"-Dlog4j2.configurationFile={log4j}",
         *jvm_options,
         "-cp",
@@ -66,7 +84,8 @@ def start_java(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    (workdir / PID_FILE).write_text(str(proc.pid))
+    record = {"pid": proc.pid, "started": psutil.Process(proc.pid).create_time()}
+    (workdir / PID_FILE).write_text(json.dumps(record))
     return proc.pid
 
 
@@ -86,53 +105,79 @@ def run_java(main_class: str, args: Sequence[str], timeout_s: float = 120) -> st
     return result.stdout
 
 
-def recorded_pid(workdir: Path) -> int | None:
-    """The pid written when the process in workdir was started, if any."""
+def running_pid(workdir: Path) -> int | None:
+    """The pid of the process that workdir's pid file names, if it still runs and is still ours.
+
+    Ours means: the pid's start time equals the one recorded at start and its command line
+    carries this folder's mark. Anything else (no file, a dead pid, a zombie, a pid reused
+    by another process) is None, and the folder's process counts as not running.
+    """
     try:
-        return int((workdir / PID_FILE).read_text().strip())
-    except (FileNotFoundError, ValueError):
+        record = json.loads((workdir / PID_FILE).read_text())
+        pid, started = int(record["pid"]), float(record["started"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
-
-
-def is_running(pid: int | None) -> bool:
-    """Whether pid is a live process (zombies count as dead)."""
-    if pid is None:
-        return False
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    # The state letter follows the parenthesised command name.
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - started) > 0.05 or proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if f"{HOME_MARK}{workdir.resolve()}" not in proc.cmdline():
+            return None
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+    return pid
 
 
 def stop(workdir: Path, timeout_s: float = 30) -> None:
-    """Stop the process of workdir (SIGTERM, then SIGKILL after timeout_s), if it runs."""
-    pid = recorded_pid(workdir)
-    if is_running(pid):
-        assert pid is not None
+    """Stop the process of workdir (SIGTERM, then SIGKILL after timeout_s) if it runs and is ours."""
+    pid = running_pid(workdir)
+    if pid is not None:
+        # start_java made the JVM a session (and group) leader: its group is its own.
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while is_running(pid) and time.monotonic() < deadline:
+        while running_pid(workdir) == pid and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.2)
-        if is_running(pid):
+        if running_pid(workdir) == pid:
             _signal_group(pid, signal.SIGKILL)
-            while is_running(pid):
+            while running_pid(workdir) == pid:
                 _reap(pid)
                 time.sleep(0.1)
+        _reap(pid)
     (workdir / PID_FILE).unlink(missing_ok=True)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
 
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the process is our own child, so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def stop_run(run_id: str, timeout_s: float = 30) -> list[int]:
+    """Stop every JVM marked with `run_id` (the safety net of one run; other runs' JVMs are left alone)."""
+    mark = f"{RUN_MARK}{run_id}"
+    ours = []
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if mark in (proc.info["cmdline"] or []):
+                ours.append(proc)
+    for proc in ours:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(ours, timeout=timeout_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=10)
+    return [p.pid for p in ours]
 
 
 def log_tail(workdir: Path, lines: int = 40) -> str:

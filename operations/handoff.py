@@ -1,42 +1,71 @@
-"""The consumer-group handoff: pause, drain, translate, commit on the other cluster, verify.
+"""The consumer-group handoff loop: read a snapshot, decide, act, read again.
 
-Run by a consumer group's routing resource when its wave is switched (or rolled
-back), between publishing `paused: true` and publishing the new cluster. Every wait is
-bounded; a failure raises HandoffError naming the `consumer-handoff` gate, and the
-caller puts the previous routing back, so a failed `pulumi up` leaves clients where
-they were.
+Run by a consumer group's routing resource when its wave is switched (or rolled back).
+The decisions are `planning.handoff_decision.decide`'s; this module only reads what is
+true (the published document, the group on both clusters, partitions, offset-syncs of
+the current replication, records where syncs are too sparse) and carries out the one
+action decided. Nothing is remembered between turns, so a later `pulumi up` after a
+crash resumes from what the clusters and the document say. Every wait is bounded; a
+refusal or a timeout raises HandoffError naming the `consumer-handoff` gate. Before
+every action the engine must still be there (`require_engine`): a provider whose
+`pulumi up` was killed changes nothing more.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
-
-from evidence.topics import read_offset_syncs, watermarks
-from operations.offset_search import search_translation
+from config.model import OffsetReset
+from evidence.groups import commit_offsets, group_view
+from evidence.topics import partition_watermarks, read_offset_syncs
+from operations.engine_watch import EngineGone, engine_alive, require_engine
+from operations.offset_search import search
 from planning.handoff import Direction, OffsetMove
-from planning.offsets import (
-    SyncHistory,
-    SyncKey,
-    Translation,
-    nearest_sync_below,
-    translate_downstream,
-    translate_upstream,
+from planning.handoff_decision import (
+    Commit,
+    Document,
+    Done,
+    HandoffSnapshot,
+    Publish,
+    Refuse,
+    TopicPartition,
+    Wait,
+    decide,
+    document_content,
+    reread_bound,
 )
+from planning.offsets import SyncHistory, SyncKey
+from planning.placement import Placement, SearchRequest, Watermark, placement_from_search, plan_placement
 
 GATE = "consumer-handoff"
+FAULT_HOLD_ENV = "KAFKAMIG_FAULT_HOLD_AFTER"
+"""Fault injection (crash tests, the rehearsal's fault campaign): `<point>:<marker file>` makes the handoff
+write the marker after reaching `<point>` (pause, commit, publish) and then hold until its engine is killed."""
+READ_TIMEOUT_S = 15.0
+STABLE_FOR_S = 1.0
+"""Committed offsets unchanged over this long (with no member) are final."""
 
 
 class HandoffError(RuntimeError):
-    """The handoff could not be completed safely; nothing was committed on the target."""
+    """The handoff could not be completed safely."""
 
     def __init__(self, message: str) -> None:
         super().__init__(f"gate {GATE} failed: {message}")
+
+
+class DocumentSink(Protocol):
+    """Where a client group's routing document is published (a file, a ConfigMap, ...)."""
+
+    def read(self) -> Document | None:
+        """The document as the clients read it now, or None."""
+
+    def write(self, document: Document) -> None:
+        """Publish `document`, atomically."""
 
 
 @dataclass
@@ -48,19 +77,27 @@ class HandoffReport:
     to_cluster: str
     committed: dict[str, int] = field(default_factory=dict)
     """`topic:partition` on the target -> offset committed there."""
-    reread_bound: int = 0
-    """At most this many records may be delivered again (0: exact)."""
+    reread_bound: int | None = None
+    """At most this many records are read again (0: exact); None when no bound is known."""
+    basis: dict[str, int] = field(default_factory=dict)
+    """How many partitions were placed by each method (`planning.placement.Basis`)."""
     waited_s: float = 0.0
+    resumed: bool = False
+    """Completed by an earlier, interrupted update: this one found the document already published."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "groupId": self.group_id,
             "from": self.from_cluster,
             "to": self.to_cluster,
             "committed": dict(sorted(self.committed.items())),
-            "rereadBound": self.reread_bound,
+            "basis": dict(sorted(self.basis.items())),
             "waitedSeconds": round(self.waited_s, 1),
+            "resumed": self.resumed,
         }
+        if self.reread_bound is not None:
+            body["rereadBound"] = self.reread_bound
+        return body
 
 
 @dataclass(frozen=True)
@@ -73,141 +110,138 @@ class HandoffRequest:
     moves: list[OffsetMove]
     client_configs: dict[str, dict[str, Any]]
     """librdkafka settings per cluster alias."""
+    target: Document
+    """The document that routes the group to `to_alias`."""
+    reset: OffsetReset
     timeout_s: float
     exact_wait_s: float = 15.0
-    """How long to wait for MM2's syncs to cover the group's last records before settling for a bounded re-read."""
+    """How long to wait for MM2 to copy the group's last records before settling for a bounded re-read."""
 
 
-def _wait_group_empty(admin: AdminClient, group_id: str, alias: str, deadline: float) -> None:
-    while True:
-        desc = admin.describe_consumer_groups([group_id])[group_id].result(timeout=10)
-        if not desc.members:
-            return
-        if time.monotonic() > deadline:
-            raise HandoffError(
-                f"group {group_id} still has {len(desc.members)} member(s) on {alias}; its clients did not pause"
-            )
-        time.sleep(0.5)
+def read_snapshot(request: HandoffRequest, published: Document | None, settle: bool) -> HandoffSnapshot:
+    """What is true now about the handoff of `request` (placements only once the group is drained and pinned)."""
+    src, dst = request.client_configs[request.from_alias], request.client_configs[request.to_alias]
+    from_topics, to_topics = {m.from_topic for m in request.moves}, {m.to_topic for m in request.moves}
+    started = time.monotonic()
+    source = group_view(src, request.group_id, from_topics, READ_TIMEOUT_S)
+    destination = group_view(dst, request.group_id, to_topics, READ_TIMEOUT_S)
+    source_partitions = partition_watermarks(src, from_topics, READ_TIMEOUT_S)
+    destination_partitions = partition_watermarks(dst, to_topics, READ_TIMEOUT_S)
+    stable, placements = True, {}
+    if published and published.get("paused") and not source.members:
+        time.sleep(max(0.0, STABLE_FOR_S - (time.monotonic() - started)))
+        again = group_view(src, request.group_id, from_topics, READ_TIMEOUT_S)
+        stable = again.committed == source.committed and not again.members
+        if stable and set(source_partitions) <= set(source.committed):
+            placements = _placements(request, source.committed, source_partitions, destination_partitions)
+    return HandoffSnapshot(
+        group_id=request.group_id,
+        from_alias=request.from_alias,
+        to_alias=request.to_alias,
+        published=published,
+        target=request.target,
+        moves=tuple(request.moves),
+        reset=request.reset,
+        source=source,
+        destination=destination,
+        source_stable=stable,
+        source_partitions=source_partitions,
+        destination_partitions=destination_partitions,
+        placements=placements,
+        settle=settle,
+    )
 
 
-def _committed(admin: AdminClient, group_id: str, topics: set[str], timeout_s: float) -> dict[tuple[str, int], int]:
-    request = ConsumerGroupTopicPartitions(group_id)
-    result = admin.list_consumer_group_offsets([request])[group_id].result(timeout=timeout_s)
-    return {
-        (tp.topic, tp.partition): tp.offset
-        for tp in result.topic_partitions
-        if tp.topic in topics and tp.offset >= 0 and tp.error is None
+def _placements(
+    request: HandoffRequest,
+    committed: dict[TopicPartition, int],
+    source_partitions: dict[TopicPartition, Watermark],
+    destination_partitions: dict[TopicPartition, Watermark],
+) -> dict[TopicPartition, Placement]:
+    """Where the group continues on the target, for every partition it reads on the source."""
+    syncs: dict[tuple[str, str], dict[SyncKey, SyncHistory]] = {
+        (alias, topic): read_offset_syncs(request.client_configs[alias], topic, READ_TIMEOUT_S)
+        for alias, topic in sorted({(m.syncs_on, m.syncs_topic) for m in request.moves})
     }
+    by_from = {m.from_topic: m for m in request.moves}
+    src, dst = request.client_configs[request.from_alias], request.client_configs[request.to_alias]
+    placements: dict[TopicPartition, Placement] = {}
+    for (topic, partition), window in sorted(source_partitions.items()):
+        move = by_from[topic]
+        target_window = destination_partitions.get((move.to_topic, partition))
+        if target_window is None:
+            continue  # decide() waits for MM2 to create the partition
+        history = syncs[(move.syncs_on, move.syncs_topic)].get(SyncKey(move.sync_key_topic, partition))
+        forward = move.direction is Direction.FORWARD
+        planned = plan_placement(committed[(topic, partition)], history, forward, window, target_window)
+        if isinstance(planned, SearchRequest):
+            found = search(src, topic, dst, move.to_topic, partition, planned, READ_TIMEOUT_S)
+            planned = placement_from_search(planned, found)
+        placements[(topic, partition)] = planned
+    return placements
 
 
-def _stable_committed(
-    admin: AdminClient, group_id: str, topics: set[str], deadline: float
-) -> dict[tuple[str, int], int]:
-    """Committed offsets that did not change over a second: the group's final position."""
-    before = _committed(admin, group_id, topics, 10)
-    while True:
-        time.sleep(1)
-        after = _committed(admin, group_id, topics, 10)
-        if after == before:
-            return after
-        if time.monotonic() > deadline:
-            raise HandoffError(f"committed offsets of {group_id} keep changing; a member is still consuming")
-        before = after
+def _report(request: HandoffRequest, snapshot: HandoffSnapshot, started: float, resumed: bool) -> HandoffReport:
+    to_topics = {m.to_topic for m in request.moves}
+    basis: dict[str, int] = {}
+    for placement in snapshot.placements.values():
+        basis[placement.basis.value] = basis.get(placement.basis.value, 0) + 1
+    return HandoffReport(
+        group_id=request.group_id,
+        from_cluster=request.from_alias,
+        to_cluster=request.to_alias,
+        committed={f"{t}:{p}": o for (t, p), o in snapshot.destination.committed.items() if t in to_topics},
+        reread_bound=None if resumed else reread_bound(snapshot.placements),
+        basis=basis,
+        waited_s=time.monotonic() - started,
+        resumed=resumed,
+    )
 
 
-def _translate(history: SyncHistory | None, direction: Direction, committed: int) -> Translation | None:
-    if history is None:
-        return None
-    return (translate_downstream if direction is Direction.FORWARD else translate_upstream)(history, committed)
-
-
-def _translate_partition(
-    request: HandoffRequest, move: OffsetMove, history: SyncHistory | None, partition: int, offset: int, settle: bool
-) -> Translation | None:
-    """Where the group continues on the target: exact if the syncs or the records say so.
-
-    With `settle`, falls back to the conservative position (a bounded re-read, never a
-    skip); otherwise returns None so the caller waits for MM2 to catch up.
-    """
-    src_conf = request.client_configs[request.from_alias]
-    dst_conf = request.client_configs[request.to_alias]
-    low, _high = watermarks(src_conf, move.from_topic, partition)
-    if offset <= low:
-        # Nothing left of what the group consumed here: it starts at the target's beginning.
-        return Translation(watermarks(dst_conf, move.to_topic, partition)[0], True, 0)
-    forward = move.direction is Direction.FORWARD
-    by_syncs = _translate(history, move.direction, offset)
-    if by_syncs is not None and by_syncs.exact:
-        return by_syncs
-    anchor = nearest_sync_below(history, offset, forward)
-    exact = search_translation(src_conf, move.from_topic, dst_conf, move.to_topic, partition, offset, anchor, 30)
-    if exact is not None:
-        return Translation(exact, True, 0)
-    if not settle:
-        return None
-    if by_syncs is not None:
-        return by_syncs
-    start = watermarks(dst_conf, move.to_topic, partition)[0]
-    return Translation(start, False, offset - low)
-
-
-def hand_off(request: HandoffRequest, log: Callable[[str], None] = lambda _m: None) -> HandoffReport:
-    """Move `request.group_id`'s committed position from one cluster to the other."""
+def hand_off(
+    request: HandoffRequest, sink: DocumentSink, log: Callable[[str], None] = lambda _m: None
+) -> HandoffReport:
+    """Move `request.group_id` to `request.to_alias` and publish its document there; resumes where a crash left it."""
     started = time.monotonic()
     deadline = started + request.timeout_s
-    src_conf = request.client_configs[request.from_alias]
-    dst_conf = request.client_configs[request.to_alias]
-    src, dst = AdminClient(src_conf), AdminClient(dst_conf)
-    report = HandoffReport(request.group_id, request.from_alias, request.to_alias)
-
-    _wait_group_empty(src, request.group_id, request.from_alias, deadline)
-    by_from = {m.from_topic: m for m in request.moves}
-    committed = _stable_committed(src, request.group_id, set(by_from), deadline)
-    log(f"{request.group_id}: left {request.from_alias} with {len(committed)} committed partition(s)")
-
-    targets: dict[tuple[str, int], Translation] = {}
-    exact_deadline = min(deadline, time.monotonic() + request.exact_wait_s)
+    settle_at: float | None = None
+    acted = False
     while True:
-        syncs = {
-            (alias, topic): read_offset_syncs(request.client_configs[alias], topic, 15)
-            for alias, topic in {(m.syncs_on, m.syncs_topic) for m in request.moves}
-        }
-        settle = time.monotonic() > exact_deadline
-        targets, missing = {}, []
-        for (topic, partition), offset in committed.items():
-            move = by_from[topic]
-            history = syncs[(move.syncs_on, move.syncs_topic)].get(SyncKey(move.sync_key_topic, partition))
-            t = _translate_partition(request, move, history, partition, offset, settle)
-            if t is None:
-                missing.append(f"{topic}:{partition}@{offset}")
-            else:
-                targets[(move.to_topic, partition)] = t
-        if not missing:
-            break
-        if time.monotonic() > deadline:
-            raise HandoffError(f"cannot place {', '.join(missing)} on {request.to_alias}; MM2 has not copied that far")
-        time.sleep(1)
+        settle = settle_at is not None and time.monotonic() > settle_at
+        snapshot = read_snapshot(request, sink.read(), settle)
+        if snapshot.placements and settle_at is None:
+            settle_at = time.monotonic() + request.exact_wait_s
+        action = decide(snapshot)
+        if isinstance(action, Done):
+            return _report(request, snapshot, started, resumed=not acted)
+        if isinstance(action, Refuse):
+            raise HandoffError(action.why)
+        if isinstance(action, Wait):
+            if time.monotonic() > deadline:
+                raise HandoffError(f"gave up after {request.timeout_s:.0f}s: {action.why}")
+            time.sleep(0.5)
+            continue
+        log(f"{request.group_id}: {action.why}")
+        require_engine(action.why)
+        acted = True
+        if isinstance(action, Commit):
+            commit_offsets(request.client_configs[action.cluster], request.group_id, action.offsets, READ_TIMEOUT_S)
+            _fault_point("commit" if action.cluster == request.to_alias else "pin")
+        elif isinstance(action, Publish):
+            sink.write(action.document)
+            if document_content(action.document) == document_content(request.target):
+                _fault_point("publish")
+                return _report(request, snapshot, started, resumed=False)
+            _fault_point("pause")
 
-    _wait_group_empty(dst, request.group_id, request.to_alias, deadline)
-    tps = [TopicPartition(topic, p, t.offset) for (topic, p), t in sorted(targets.items())]
-    for tp in tps:
-        end = watermarks(dst_conf, tp.topic, tp.partition)[1]
-        if tp.offset > end:
-            raise HandoffError(f"translated {tp.topic}:{tp.partition}@{tp.offset} is past the end offset {end}")
-    if tps:
-        dst.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(request.group_id, tps)])[
-            request.group_id
-        ].result(timeout=30)
-        written = _committed(dst, request.group_id, {tp.topic for tp in tps}, 30)
-        for tp in tps:
-            if written.get((tp.topic, tp.partition)) != tp.offset:
-                raise HandoffError(
-                    f"{tp.topic}:{tp.partition} reads back {written.get((tp.topic, tp.partition))}, not {tp.offset}"
-                )
-    report.committed = {f"{topic}:{p}": t.offset for (topic, p), t in targets.items()}
-    report.reread_bound = sum(t.reread_bound for t in targets.values())
-    report.waited_s = time.monotonic() - started
-    log(
-        f"{request.group_id}: committed {len(tps)} offset(s) on {request.to_alias}, re-read bound {report.reread_bound}"
-    )
-    return report
+
+def _fault_point(point: str) -> None:
+    """Hold here until the engine is gone when `KAFKAMIG_FAULT_HOLD_AFTER` names this point."""
+    spec = os.environ.get(FAULT_HOLD_ENV, "")
+    name, _, marker = spec.partition(":")
+    if name != point:
+        return
+    Path(marker).write_text(point)
+    while engine_alive():
+        time.sleep(0.2)
+    raise EngineGone(f"the step after {point}")

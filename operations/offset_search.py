@@ -16,20 +16,32 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from evidence.topics import watermarks
 from planning.offsets import RecordId, match_copies
+from planning.placement import SearchOutcome, SearchRequest
 
-MAX_RECORDS = 200_000
-"""Beyond this many records to compare, settle for the conservative translation."""
+
+class IncompleteRead(RuntimeError):
+    """A range could not be read to its end in time: nothing may be concluded from part of it."""
 
 
 def _read_range(
     conf: dict[str, Any], topic: str, partition: int, start: int, end: int, timeout_s: float
 ) -> list[tuple[int, RecordId]]:
-    """Records of [start, end) of one partition (fewer if the partition ends sooner)."""
+    """Records of [start, end) of one partition, or fewer when the partition ends sooner.
+
+    Offsets may have gaps (compaction, transaction markers). Raises IncompleteRead when
+    the range is not read to its end (or to the partition's end) within timeout_s.
+    """
     if end <= start:
         return []
-    consumer = Consumer({**conf, "group.id": f"kafka-migration-search-{uuid.uuid4()}", "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            **conf,
+            "group.id": f"kafka-migration-search-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "error",  # an offset below the log start must not jump silently
+        }
+    )
     try:
         _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
         end = min(end, high)
@@ -43,50 +55,43 @@ def _read_range(
             if msg is None:
                 [pos] = consumer.position([TopicPartition(topic, partition)])
                 if pos.offset >= end:
-                    break
+                    return out
                 continue
             if msg.error():
                 raise KafkaException(msg.error())
             if msg.offset() >= end:
-                break
+                return out
             headers = tuple((k, v) for k, v in (msg.headers() or []))
             out.append((msg.offset(), RecordId(msg.key(), msg.value(), headers, msg.timestamp()[1])))
             if msg.offset() >= end - 1:
-                break
-        return out
+                return out
+        raise IncompleteRead(f"{topic}:{partition} [{start}, {end}) not read within {timeout_s}s")
     finally:
         consumer.close()
 
 
-def search_translation(
+def search(
     from_conf: dict[str, Any],
     from_topic: str,
     to_conf: dict[str, Any],
     to_topic: str,
     partition: int,
-    committed: int,
-    anchor: tuple[int, int] | None,
+    request: SearchRequest,
     timeout_s: float,
-) -> int | None:
-    """Exact offset on the other side for a group committed at `committed`, or None if not decidable yet.
+) -> int | SearchOutcome:
+    """Exact offset on the other side for the group at `request.committed`, or why there is none.
 
-    `anchor` is (from_offset, to_offset) of the nearest sync at or below `committed`;
-    without one, both partitions' log starts are assumed to hold the same record.
+    Reads what the group consumed since the anchor's record (the anchor's record first)
+    and finds the same records, in order, on the other side from the anchor's copy.
     """
-    if anchor is None:
-        anchor = (
-            watermarks(from_conf, from_topic, partition, timeout_s)[0],
-            watermarks(to_conf, to_topic, partition, timeout_s)[0],
-        )
-    from_offset, to_offset = anchor
-    if committed == from_offset:
-        return to_offset
-    if committed - from_offset > MAX_RECORDS:
-        return None
-    originals = [r for _o, r in _read_range(from_conf, from_topic, partition, from_offset, committed, timeout_s)]
-    budget = (committed - from_offset) * 2 + 100  # copies may repeat (at-least-once)
-    copies = _read_range(to_conf, to_topic, partition, to_offset, to_offset + budget, timeout_s)
+    start, copy_start = request.anchor.from_offset, request.anchor.to_offset
     try:
-        return match_copies(originals, copies)
-    except ValueError:
-        return None
+        originals = [r for _o, r in _read_range(from_conf, from_topic, partition, start, request.committed, timeout_s)]
+        budget = (request.committed - start) * 2 + 100  # copies may repeat (at-least-once)
+        copies = _read_range(to_conf, to_topic, partition, copy_start, copy_start + budget, timeout_s)
+        if not originals:  # all compacted away: nothing to compare
+            return SearchOutcome.UNDECIDABLE
+        found = match_copies(originals, copies)
+    except (IncompleteRead, ValueError, KafkaException):
+        return SearchOutcome.UNDECIDABLE
+    return SearchOutcome.NOT_COPIED_YET if found is None else found

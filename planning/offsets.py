@@ -56,16 +56,36 @@ def encode_sync(key: SyncKey, sync: OffsetSync) -> tuple[bytes, bytes]:
     )
 
 
-class SyncHistory:
-    """All syncs seen for one topic-partition, ordered by upstream offset.
+def current_run(syncs: list[OffsetSync]) -> list[OffsetSync]:
+    """The syncs of the current replication of a partition, from syncs in the order MM2 wrote them.
 
-    MM2 can restart and re-emit syncs, so for each upstream offset the most recent
-    downstream offset wins, and the history is kept monotone.
+    MM2's offset-syncs topic outlives the target topic: after a rollback that destroyed
+    green (or deleted the remote topic), a new replication writes into a new downstream
+    log that starts again at offset 0, while the old run's syncs stay in the topic and
+    map upstream offsets to downstream offsets of a log that no longer exists. Within one
+    downstream log offsets only grow, so a sync whose downstream offset is lower than the
+    previous one's (or equal to it for another upstream record) starts a new run: every
+    sync before it is dropped.
+    """
+    start = 0
+    for i in range(1, len(syncs)):
+        prev, cur = syncs[i - 1], syncs[i]
+        if cur.downstream < prev.downstream or (cur.downstream == prev.downstream and cur.upstream != prev.upstream):
+            start = i
+    return syncs[start:]
+
+
+class SyncHistory:
+    """The current run's syncs for one topic-partition, ordered by upstream offset.
+
+    `syncs` come in the order MM2 wrote them; syncs of an earlier run are dropped (see
+    `current_run`). MM2 can restart and re-emit syncs, so for each upstream offset the
+    most recent downstream offset wins, and the history is kept monotone.
     """
 
     def __init__(self, syncs: list[OffsetSync]) -> None:
         by_upstream: dict[int, int] = {}
-        for s in syncs:
+        for s in current_run(syncs):
             by_upstream[s.upstream] = s.downstream
         self.syncs = sorted(OffsetSync(u, d) for u, d in by_upstream.items())
         # Bisection keys, built once: a handoff translates many offsets against one history.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from config.model import ClientRole, MigrationConfig, Phase, Strategy
+from config.model import ClientRole, MigrationConfig, Phase, RuntimeKind, Strategy
 
 
 @dataclass(frozen=True, order=True)
@@ -145,6 +145,8 @@ def plan_transition(
         # The config's client waves changed since the last update: place the old step by phase.
         previous = _nearest_step(order, previous)
     i, j = order.index(previous), order.index(target)
+    if previous.consumer_waves != target.consumer_waves and configmap_routing(cfg):
+        return Transition(previous, target, Move.FORWARD if j > i else Move.ROLLBACK, CONFIGMAP_HANDOFF)
     if i == j:
         return Transition(previous, target, Move.NONE)
     if j == i + 1:
@@ -163,6 +165,20 @@ def plan_transition(
         if reason:
             return Transition(previous, target, Move.ROLLBACK, f"cannot roll back to {target.describe()}: {reason}")
     return Transition(previous, target, Move.ROLLBACK)
+
+
+CONFIGMAP_HANDOFF = (
+    "routing.kubernetesNamespace publishes routing as ConfigMaps, where the consumer handoff (pause, drain, "
+    "translate and commit offsets, verify) does not run yet: moving a consumer wave would leave the group "
+    "without committed offsets on the other cluster, and a client with auto.offset.reset=latest would skip "
+    "everything written before it joins. Publish routing as files (remove routing.kubernetesNamespace; the "
+    "handoff runs there) or keep the consumer waves where they are"
+)
+
+
+def configmap_routing(cfg: MigrationConfig) -> bool:
+    """Whether routing documents are published as Kubernetes ConfigMaps (no consumer handoff there yet)."""
+    return bool(cfg.routing.kubernetes_namespace) and cfg.green.runtime is RuntimeKind.KUBERNETES
 
 
 def _nearest_step(order: list[Step], step: Step) -> Step:

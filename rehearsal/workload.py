@@ -52,21 +52,13 @@ def read_route(path: Path) -> Route | None:
 
     Raises:
         json.JSONDecodeError: The file is not (yet) complete JSON.
+        ValueError: The JSON is not a valid routing document (`RoutingDocument.from_json`).
     """
     try:
         body = json.loads(path.read_text())
     except FileNotFoundError:
         return None
-    doc = RoutingDocument(
-        client_group=body["clientGroup"],
-        role=ClientRole(body["role"]),
-        cluster=body["cluster"],
-        bootstrap_servers=body["bootstrapServers"],
-        security_protocol=body["securityProtocol"],
-        topics=dict(body["topics"]),
-        group_id=body.get("groupId"),
-        paused=bool(body.get("paused", False)),
-    )
+    doc = RoutingDocument.from_json(body)
     return Route(str(body["revision"]), doc)
 
 

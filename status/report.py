@@ -38,6 +38,7 @@ from planning.evidence import FlowEvidence, PartitionLag
 from planning.gates import Gate, Verdict, active_flows, blocking, evaluate, gates_for
 from planning.inventory import ClusterInventory
 from planning.phases import Step, config_steps
+from planning.routing import RoutingDocument
 from rehearsal.plots import PhaseSpan
 
 NO_PHASE = "(none)"
@@ -750,7 +751,9 @@ class LiveReader:
         out = {}
         for client in self.cfg.clients:
             try:
-                out[client.name] = json.loads((directory / f"{client.name}.json").read_text())
+                out[client.name] = RoutingDocument.from_json(
+                    json.loads((directory / f"{client.name}.json").read_text())
+                ).to_json()
             except (OSError, ValueError):
                 continue
         return out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,7 +13,20 @@ import pytest
 from local_runtime import connect, kafka
 from local_runtime.paths import kafka_libs
 from local_runtime.ports import free_ports
+from local_runtime.process import RUN_ID_ENV, stop_run
 from local_runtime.pulumi_cli import require_toolchain
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Mark every JVM this session starts (directly or through Pulumi) with a run id of its own."""
+    os.environ.setdefault(RUN_ID_ENV, f"pytest-{os.getpid()}-{int(time.time())}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Safety net: no JVM of this session outlives it (fixtures stop theirs; this catches the rest)."""
+    left = stop_run(os.environ[RUN_ID_ENV])
+    if left:
+        print(f"\n[tests] stopped {len(left)} JVM(s) of this session that no fixture stopped: {left}")
 
 
 @pytest.fixture(scope="session")

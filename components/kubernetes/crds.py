@@ -1,7 +1,8 @@
 """Validating Strimzi custom resources against the operator's own CRD schemas (as the API server would).
 
-The CRDs of the pinned Strimzi release sit beside the repository, in
-`../shared/strimzi-crds/<version>/` (read-only, with their licence). The API server
+The CRDs of the pinned Strimzi release are carried in this package, in
+`strimzi_crds/<version>/` (unchanged, with their Apache-2.0 licence and a README that
+says where they came from). The API server
 rejects what violates a CRD's `openAPIV3Schema` and silently *prunes* fields the schema
 does not know; `CrdSchemas` turns pruning into an error too, so that a misspelled field
 fails a test instead of vanishing from the cluster. CEL rules (`x-kubernetes-validations`)
@@ -19,9 +20,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 STRIMZI_VERSION = "1.2.0"
-STRIMZI_CRDS = PROJECT_ROOT.parent / "shared" / "strimzi-crds" / STRIMZI_VERSION
+STRIMZI_CRDS = Path(__file__).resolve().parent / "strimzi_crds" / STRIMZI_VERSION
 """The CRDs of the Strimzi release the Kubernetes runtime targets."""
 
 DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -60,8 +60,8 @@ class CrdSchemas:
         files = sorted(directory.glob("*.yaml"))
         if not files:
             raise FileNotFoundError(
-                f"no Strimzi CRDs in {directory}; they are expected beside the repository in "
-                f"shared/strimzi-crds/{STRIMZI_VERSION}/ (as in CI)"
+                f"no Strimzi CRDs in {directory}; the package carries them in "
+                f"components/kubernetes/strimzi_crds/{STRIMZI_VERSION}/ (restore them with git checkout)"
             )
         schemas: dict[tuple[str, str], dict[str, Any]] = {}
         for path in files:

@@ -15,6 +15,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from local_runtime import connect
+from operations.engine_watch import bound_to_engine
 
 _RESTART_KEYS = ("bootstrap_servers", "storage_replication_factor", "heap_mb", "secrets")
 
@@ -40,6 +41,7 @@ def _converge(props: dict[str, Any], restart: bool) -> dict[str, Any]:
     return {**props, "url": worker.url, "metrics_url": worker.metrics_url, "pid": pid, "observed_running": bool(pid)}
 
 
+@bound_to_engine
 class LocalConnectWorkerProvider(ResourceProvider):
     """Starts, observes and stops a distributed-mode Connect worker on 127.0.0.1."""
 

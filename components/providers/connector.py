@@ -15,6 +15,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from local_runtime.connect import ConnectClient
+from operations.engine_watch import bound_to_engine
 
 RUNNING_TIMEOUT_S = 60
 NO_TASK_GRACE_S = 5
@@ -77,6 +78,7 @@ def _converge(props: dict[str, Any], restart: bool) -> dict[str, Any]:
     return {**props, "state": _wait_running(client, name)}
 
 
+@bound_to_engine
 class MirrorConnectorProvider(ResourceProvider):
     """Enabled: PUT the config and wait for RUNNING. Disabled: DELETE. Read: the worker's view."""
 

@@ -10,6 +10,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from local_runtime import kafka
+from operations.engine_watch import bound_to_engine
 
 _REPLACE_KEYS = ("data_dir", "broker_port", "controller_port")
 
@@ -24,6 +25,7 @@ def _node(props: dict[str, Any]) -> kafka.KafkaNode:
     )
 
 
+@bound_to_engine
 class LocalKafkaClusterProvider(ResourceProvider):
     """Starts, observes and stops a single-node KRaft cluster on 127.0.0.1."""
 

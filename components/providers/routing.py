@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+from config.model import OffsetReset
+from operations.engine_watch import EngineGone, bound_to_engine, require_engine
 from operations.handoff import HandoffRequest, hand_off
 from planning.handoff import OffsetMove
+from planning.handoff_decision import document_content
 
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
@@ -32,16 +36,35 @@ def read_document(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _content(document: dict[str, Any] | None) -> dict[str, Any]:
-    """The document without its derived revision, for comparisons."""
-    return {k: v for k, v in (document or {}).items() if k != "revision"}
+@dataclass(frozen=True)
+class FileSink:
+    """A routing document published as a JSON file the clients watch."""
+
+    path: Path
+
+    def read(self) -> dict[str, Any] | None:
+        return read_document(self.path)
+
+    def write(self, document: dict[str, Any]) -> None:
+        write_document(self.path, document)
 
 
-def _paused(document: dict[str, Any]) -> dict[str, Any]:
-    body = {**_content(document), "paused": True}
-    return {**body, "revision": document.get("revision", "") + "-paused"}
+def handoff_request(handoff: dict[str, Any], from_alias: str, target: dict[str, Any]) -> HandoffRequest:
+    """The handoff of a consumer group (routing resource input `handoff`) to the cluster of `target`."""
+    to_green = target["cluster"] == handoff["greenAlias"]
+    return HandoffRequest(
+        group_id=handoff["groupId"],
+        from_alias=from_alias,
+        to_alias=target["cluster"],
+        moves=[OffsetMove.from_json(m) for m in handoff["toGreen" if to_green else "toBlue"]],
+        client_configs=handoff["clientConfigs"],
+        target=target,
+        reset=OffsetReset(handoff["autoOffsetReset"]),
+        timeout_s=float(handoff["timeoutSeconds"]),
+    )
 
 
+@bound_to_engine
 class RoutingDocumentProvider(ResourceProvider):
     """Create/update write the document; a consumer group changing cluster is handed over first."""
 
@@ -56,34 +79,44 @@ class RoutingDocumentProvider(ResourceProvider):
         return ReadResult(id_, {**props, "document": document})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compares the wanted document with the stored one and with the one clients read now.
+
+        After an interrupted update the published document can differ from the state
+        (a group left paused, or already moved): the next `pulumi up` must see that.
+        """
         replaces = ["path"] if olds.get("path") != news.get("path") else []
-        changed = _content(olds.get("document")) != _content(news.get("document"))
+        wanted = document_content(news.get("document"))
+        published = read_document(Path(news["path"])) if not replaces else None
+        changed = document_content(olds.get("document")) != wanted or (
+            published is not None and document_content(published) != wanted
+        )
         return DiffResult(changes=changed or bool(replaces), replaces=replaces, delete_before_replace=True)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        path = Path(news["path"])
-        old_doc, new_doc = olds["document"], news["document"]
+        """Publishes the new document; a consumer group that changes cluster is handed over first.
+
+        The published document (not the stored one) says where the clients are: a crash
+        between the steps of an earlier handoff is resumed from there. A refusal or a
+        timeout puts the clients back on the document of the last completed update;
+        a vanished engine stops everything as it is.
+        """
+        sink = FileSink(Path(news["path"]))
+        before = sink.read() or olds["document"]
+        target = news["document"]
         report = olds.get("last_handoff")
         handoff = news.get("handoff")
-        if handoff and old_doc.get("cluster") != new_doc.get("cluster"):
-            to_green = new_doc["cluster"] == handoff["greenAlias"]
-            moves = [OffsetMove.from_json(m) for m in handoff["toGreen" if to_green else "toBlue"]]
-            request = HandoffRequest(
-                group_id=handoff["groupId"],
-                from_alias=old_doc["cluster"],
-                to_alias=new_doc["cluster"],
-                moves=moves,
-                client_configs=handoff["clientConfigs"],
-                timeout_s=float(handoff["timeoutSeconds"]),
-            )
-            write_document(path, _paused(old_doc))
+        if handoff and before.get("cluster") != target.get("cluster"):
             try:
-                report = hand_off(request).to_json()
-            except Exception:
-                # Clients go back to where they were: a failed step changes nothing.
-                write_document(path, old_doc)
+                report = hand_off(handoff_request(handoff, before["cluster"], target), sink).to_json()
+            except EngineGone:
                 raise
-        write_document(path, new_doc)
+            except Exception:
+                last_applied = olds["document"]
+                sink.write(last_applied if last_applied.get("cluster") == before.get("cluster") else before)
+                raise
+        else:
+            require_engine(f"publishing {news['path']}")
+            sink.write(target)
         return UpdateResult({**news, "last_handoff": report})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

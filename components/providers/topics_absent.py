@@ -1,4 +1,8 @@
-"""Topics that must not exist (MM2's internal topics after `mm2-stopped`), as a declarative resource."""
+"""Topics whose existence the migration declares.
+
+Absent ones (MM2's internal topics after `mm2-stopped`), and ones that live only as
+long as green's copies (MM2's offset-syncs on blue).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 import pulumi
 from confluent_kafka.admin import AdminClient
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from operations.engine_watch import bound_to_engine
 
 
 def _present(conf: dict[str, Any], topics: list[str]) -> list[str]:
@@ -28,6 +34,7 @@ def _delete(conf: dict[str, Any], topics: list[str]) -> None:
         time.sleep(0.5)
 
 
+@bound_to_engine
 class TopicsAbsentProvider(ResourceProvider):
     """Create/update delete whichever of the topics exist; read reports any that came back."""
 
@@ -66,3 +73,51 @@ class TopicsAbsent(Resource, module="kafkamig", name="TopicsAbsent"):
     ) -> None:
         props = {"cluster": cluster, "client_config": client_config, "topics": topics, "present": None}
         super().__init__(TopicsAbsentProvider(), name, props, opts)
+
+
+@bound_to_engine
+class TopicsOfGreenProvider(ResourceProvider):
+    """Create/update record the topics; delete deletes whichever of them exist; read reports which exist."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(
+            f"{props['cluster']}:of-green",
+            {**props, "present": _present(props["client_config"], list(props["topics"]))},
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, {**props, "present": _present(props["client_config"], list(props["topics"]))})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=sorted(olds.get("topics", [])) != sorted(news.get("topics", [])))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult({**news, "present": _present(news["client_config"], list(news["topics"]))})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        _delete(props["client_config"], list(props["topics"]))
+
+
+class TopicsOfGreen(Resource, module="kafkamig", name="TopicsOfGreen"):
+    """Topics on another cluster that describe green's copies, deleted when those copies are.
+
+    MM2 writes its offset-syncs for the A->B flow on blue: they map blue's offsets to
+    offsets of green's copies. When a rollback deletes green's topics (or green), those
+    syncs describe logs that no longer exist, and a later replication into new copies
+    would be translated through them. Deleting this resource (after the flows and
+    workers that write the topic) deletes the topic with them.
+    """
+
+    present: pulumi.Output[list[str]]
+    """Which of the topics exist (MM2 creates them when the flow starts)."""
+
+    def __init__(
+        self,
+        name: str,
+        cluster: str,
+        client_config: pulumi.Input[dict[str, Any]],
+        topics: list[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"cluster": cluster, "client_config": client_config, "topics": topics, "present": None}
+        super().__init__(TopicsOfGreenProvider(), name, props, opts)

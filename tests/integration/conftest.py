@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,8 @@ class Walk:
 
     blue: KafkaNode
     routing_dir: Path
-    make: Callable[[str], tuple[MigrationStack, dict]]
+    make: Callable[..., tuple[MigrationStack, dict]]
+    """make(strategy, **config_overrides) -> a stack at blue-only and its config."""
     project_dir: Path
 
     @property
@@ -31,14 +33,14 @@ class Walk:
 
 
 @pytest.fixture
-def walk(kafka_cluster, project_copy: Path, tmp_path: Path):
+def bare_walk(kafka_cluster, project_copy: Path, tmp_path: Path):
+    """An empty blue (the test seeds it), and a factory of migration stacks around it."""
     blue = kafka_cluster("A")
-    seed_blue(blue)
     routing_dir = tmp_path / "routing"
     stacks: list[MigrationStack] = []
 
-    def make(strategy: str) -> tuple[MigrationStack, dict]:
-        config = stack_config(blue, routing_dir, strategy)
+    def make(strategy: str, **overrides: Any) -> tuple[MigrationStack, dict]:
+        config = {**stack_config(blue, routing_dir, strategy), **overrides}
         stack = MigrationStack.create(project_copy, tmp_path / "state", f"walk-{strategy}", config)
         stacks.append(stack)
         return stack, config
@@ -52,6 +54,13 @@ def walk(kafka_cluster, project_copy: Path, tmp_path: Path):
         finally:
             # Whatever the destroy did, no process of the stack survives the test.
             stop_all_under(project_copy / ".local-clusters")
+
+
+@pytest.fixture
+def walk(bare_walk: Walk) -> Walk:
+    """A seeded blue (topics, an ACL, records, a committed group), and stacks around it."""
+    seed_blue(bare_walk.blue)
+    return bare_walk
 
 
 def doc(routing_dir: Path, group: str) -> dict:

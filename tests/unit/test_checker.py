@@ -156,7 +156,13 @@ def test_ledger_traffic_is_zero_filled_per_cluster_and_dumps_as_json_lines(tmp_p
 
 def test_routing_documents_round_trip_through_their_file(tmp_path: Path) -> None:
     doc = RoutingDocument(
-        "billing", ClientRole.CONSUMER, "B", "127.0.0.1:1", "PLAINTEXT", {"A.orders": "orders"}, "billing"
+        client_group="billing",
+        role=ClientRole.CONSUMER,
+        cluster="B",
+        bootstrap_servers="127.0.0.1:1",
+        security_protocol="PLAINTEXT",
+        topics={"A.orders": "orders"},
+        group_id="billing",
     )
 
     assert read_route(tmp_path / "billing.json") is None  # not published yet: the client waits

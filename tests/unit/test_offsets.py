@@ -7,6 +7,7 @@ from planning.offsets import (
     OffsetSync,
     SyncHistory,
     SyncKey,
+    Translation,
     decode_sync,
     encode_sync,
     translate_downstream,
@@ -57,7 +58,8 @@ def contiguous_copy(draw):
     shift = draw(st.integers(min_value=0, max_value=1000))
     synced = draw(st.sets(st.integers(min_value=0, max_value=n - 1), min_size=1))
     committed = draw(st.integers(min_value=min(synced), max_value=n))
-    return [OffsetSync(u, u + shift) for u in synced], shift, committed
+    # In the order MM2 writes them: one run copies records in order.
+    return [OffsetSync(u, u + shift) for u in sorted(synced)], shift, committed
 
 
 @given(contiguous_copy())
@@ -97,3 +99,23 @@ def test_match_copies_skips_repeats_and_stops_at_unknown_records() -> None:
 
     with pytest.raises(ValueError, match="not a copy"):
         match_copies(originals, [(7, r("x"))])
+
+
+def test_syncs_of_an_earlier_replication_are_dropped() -> None:
+    """Rollback to blue-only destroyed green; the new run copies from blue's new log start into a new log."""
+    from planning.offsets import current_run
+
+    old_run = [OffsetSync(u, u) for u in range(0, 3000, 100)]
+    new_run = [OffsetSync(2500, 0), OffsetSync(2600, 100)]
+    assert current_run(old_run + new_run) == new_run
+    h = SyncHistory(old_run + new_run)
+    # Without the cut, 2900 -> 2900 would put the group 2,300 records past what it read.
+    assert translate_downstream(h, 2900) == Translation(101, False, 299)
+
+
+def test_a_restart_within_one_run_keeps_its_syncs() -> None:
+    """MM2 re-copies from its last committed source offset: upstream goes back, downstream keeps growing."""
+    from planning.offsets import current_run
+
+    syncs = [OffsetSync(0, 0), OffsetSync(50, 50), OffsetSync(40, 60), OffsetSync(45, 65), OffsetSync(45, 65)]
+    assert current_run(syncs) == syncs

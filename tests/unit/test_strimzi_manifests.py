@@ -1,7 +1,7 @@
 """The Kubernetes runtime: Strimzi manifests valid for the operator's CRDs at every step, stable names, phase diffs.
 
-The CRDs are Strimzi 1.2.0's own, read from `../shared/strimzi-crds/1.2.0` beside the
-repository (missing CRDs fail the tests; they never skip). The last section builds the
+The CRDs are Strimzi 1.2.0's own, carried in the package
+(`components/kubernetes/strimzi_crds/1.2.0`) (missing CRDs fail the tests; they never skip). The last section builds the
 Pulumi components with mocks and checks parents, URNs and secrets.
 """
 

@@ -73,7 +73,9 @@ func main() {
 
 	host := newHost(shim, flag.Arg(0))
 	if host.engineAddress != "" {
-		if err := rpcutil.Healthcheck(ctx, host.engineAddress, 5*time.Minute, stop); err != nil {
+		// Ask the engine every second whether it is still there, and stop when it is not:
+		// after a `kill -9` of `pulumi` nothing else tells this process, and it would linger.
+		if err := rpcutil.Healthcheck(ctx, host.engineAddress, time.Second, stop); err != nil {
 			cmdutil.Exit(fmt.Errorf("engine health check: %w", err))
 		}
 	}
