@@ -162,12 +162,8 @@ def test_offset_syncs_of_an_earlier_replication_are_not_used_after_a_rollback_to
         assert len(mine) == 10 + 100
 
 
-def test_an_update_interrupted_after_routing_to_green_does_not_hand_the_group_over_again(bare_walk) -> None:
-    """The state a `kill -9` leaves when the green document was written but the engine saved nothing.
-
-    The clients then consume on green and commit. The next `pulumi up` must not pause
-    them, re-translate blue's stale offsets and move green's committed offsets backwards.
-    """
+def replicating_with_billing_read_to_the_end(bare_walk) -> tuple[MigrationStack, str, str]:
+    """One-way stack at `replicating`: 20 records per partition, read and committed by billing on blue, copied."""
     blue = bare_walk.blue.bootstrap_servers
     create_topic(blue, "orders", PARTITIONS)
     produce(blue, dict.fromkeys(range(PARTITIONS), 20), "history")
@@ -176,6 +172,16 @@ def test_an_update_interrupted_after_routing_to_green_does_not_hand_the_group_ov
     green = green_bootstrap(config)
     walk_to(stack, REPLICATING)
     wait_for(lambda: all(high == 20 for _low, high in ends(green).values()), 60, "MM2 copying history")
+    return stack, blue, green
+
+
+def test_an_update_interrupted_after_routing_to_green_does_not_hand_the_group_over_again(bare_walk) -> None:
+    """The state a `kill -9` leaves when the green document was written but the engine saved nothing.
+
+    The clients then consume on green and commit. The next `pulumi up` must not pause
+    them, re-translate blue's stale offsets and move green's committed offsets backwards.
+    """
+    stack, blue, green = replicating_with_billing_read_to_the_end(bare_walk)
 
     # What the interrupted update had done: offsets committed on green, green document published.
     commit(green, "billing", dict.fromkeys(range(PARTITIONS), 20))
@@ -210,14 +216,7 @@ def pulumi_up_process(stack: MigrationStack, project: Path, backend: Path, env: 
 @pytest.mark.parametrize("point", ["pause", "commit", "publish"])
 def test_pulumi_up_killed_mid_handoff_is_completed_by_the_next_up(bare_walk, tmp_path: Path, point: str) -> None:
     """`kill -9` of `pulumi` at each point of the handoff; the provider stops, the next `up` completes it."""
-    blue = bare_walk.blue.bootstrap_servers
-    create_topic(blue, "orders", PARTITIONS)
-    produce(blue, dict.fromkeys(range(PARTITIONS), 20), "history")
-    assert len(read_as_group(blue, "billing", "earliest")) == 60
-    stack, config = bare_walk.make("one-way", topics=ORDERS_ONLY, consumerGroups=["billing"], clients=clients())
-    green = green_bootstrap(config)
-    walk_to(stack, REPLICATING)
-    wait_for(lambda: all(high == 20 for _low, high in ends(green).values()), 60, "MM2 copying history")
+    stack, blue, green = replicating_with_billing_read_to_the_end(bare_walk)
 
     stack.goto(CONSUMERS_SWITCHED.phase.value, 0, 1)
     marker = tmp_path / "held"

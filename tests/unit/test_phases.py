@@ -123,3 +123,21 @@ def test_one_way_consumers_cannot_return_once_producers_wrote_to_green() -> None
 def test_config_steps_follow_the_clients_waves() -> None:
     cfg = make_config()
     assert config_steps(cfg) == BIDI
+
+
+def test_consumer_waves_are_refused_where_routing_is_published_as_configmaps() -> None:
+    """No consumer handoff on ConfigMaps yet: moving a consumer wave there would leave green without offsets."""
+    cfg = make_config(
+        strategy="one-way",
+        green={"alias": "B", "runtime": "kubernetes", "kubernetes": {"namespace": "kafka"}},
+        routing={"kubernetesNamespace": "apps"},
+    )
+    order = config_steps(cfg)
+    switch = order.index(next(s for s in order if s.consumer_waves == 1))
+    forward = plan_transition(cfg, order[switch - 1], order[switch - 1], target=order[switch])
+    assert not forward.allowed and "routing.kubernetesNamespace" in (forward.refusal or "")
+    assert "auto.offset.reset=latest would skip" in (forward.refusal or "")
+    back = plan_transition(cfg, order[switch], order[switch], target=order[switch - 1])
+    assert not back.allowed
+    # Steps that move no consumer are unaffected.
+    assert plan_transition(cfg, order[1], order[1], target=order[2]).allowed
