@@ -14,6 +14,10 @@ class MigrationError(Exception):
     """Base of every error the migration raises on purpose."""
 
 
+class ConfigError(MigrationError):
+    """The stack config does not fit the clusters it describes (names the field, the value and the fix)."""
+
+
 class PreflightError(MigrationError):
     """A cluster could not be read."""
 

@@ -23,16 +23,24 @@ from components.stack_state import AppliedState, read_applied_state
 from components.topic_mirror import TopicMirror, TopicMirrorArgs
 from config.load import load_from_pulumi
 from config.model import ClientRole, MigrationConfig, RuntimeKind, Strategy
-from errors import GateFailed, MigrationError, PreflightError, TransitionRefused
+from errors import ConfigError, GateFailed, MigrationError, PreflightError, TransitionRefused
 from evidence.clients import client_config
 from evidence.collect import Collector
 from evidence.inventory import read_inventory
-from planning.desired import MigrationPlan, plan_migration, selected_topics
+from planning.desired import MigrationPlan, plan_migration, selected_topics, selection_refusal
 from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for
 from planning.inventory import ClusterInventory, TopicInfo
 from planning.mm2 import flow_spec, remote_topic_replication_factor
 from planning.naming import offset_syncs_topic
-from planning.phases import Move, Step, config_steps, furthest, plan_transition, target_step
+from planning.phases import (
+    Move,
+    Step,
+    config_steps,
+    furthest,
+    plan_transition,
+    strategy_change_refusal,
+    target_step,
+)
 
 TYPE = "kafkamig:index:Migration"
 MIN_ISR = "min.insync.replicas"
@@ -301,10 +309,16 @@ def run() -> None:
         except ValueError as err:
             raise TransitionRefused(str(err)) from None
         applied = read_applied_state()
+        changed = strategy_change_refusal(cfg, applied.outputs.get("strategy"), applied.step, applied.high_water)
+        if changed:
+            raise TransitionRefused(changed)
         transition = plan_transition(cfg, applied.step, applied.high_water, target)
         if not transition.allowed:
             raise TransitionRefused(transition.refusal or "")
         blue = _read_blue(cfg)
+        unfit = selection_refusal(cfg, blue)
+        if unfit:
+            raise ConfigError(unfit)
         known_ids = _known_topic_ids(cfg, applied.outputs.get("blueTopicIds"), blue)
         verdicts, forced = [], {}
         if transition.move is Move.FORWARD:

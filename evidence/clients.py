@@ -15,7 +15,10 @@ def client_config(cluster: ClusterSpec, **extra: Any) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "bootstrap.servers": cluster.resolved_bootstrap_servers,
         "security.protocol": sec.protocol,
-        "log_level": 3,
+        # librdkafka logs every failed connection attempt (hundreds of lines for an unreachable
+        # cluster) to stderr, which Pulumi shows before the one line that matters; errors
+        # reach us as exceptions and failed futures, which name the cause.
+        "log_level": 0,
     }
     if sec.sasl_mechanism:
         conf["sasl.mechanism"] = sec.sasl_mechanism

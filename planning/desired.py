@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from config.model import MigrationConfig, Phase, Strategy
@@ -63,6 +64,30 @@ def reached(cfg: MigrationConfig, step: Step, phase: Phase) -> bool:
 def selected_topics(cfg: MigrationConfig, blue: ClusterInventory) -> list[TopicInfo]:
     """Blue's topics that migrate, by name."""
     return [t for name, t in sorted(blue.topics.items()) if cfg.topics.selects(name)]
+
+
+def selection_refusal(cfg: MigrationConfig, blue: ClusterInventory) -> str | None:
+    """Why the topic selection or a client's topics do not fit blue, or None when they do.
+
+    An include pattern that selects nothing is almost always a typo; a client topic blue
+    does not have would get a routing document for a topic that exists on neither side.
+    """
+    names = sorted(n for n in blue.topics if not any(re.fullmatch(p, n) for p in cfg.topics.exclude))
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    for pattern in cfg.topics.include:
+        if not any(re.fullmatch(pattern, n) and cfg.topics.selects(n) for n in names):
+            return (
+                f"topics.include pattern {pattern!r} selects none of blue's topics ({shown or 'blue has none'}); "
+                "fix the pattern under topics.include (patterns match whole names) or remove it"
+            )
+    for client in cfg.clients:
+        missing = [t for t in client.topics if t not in blue.topics]
+        if missing:
+            return (
+                f"clients[{client.name!r}].topics names {', '.join(repr(t) for t in missing)}, which blue does not "
+                f"have (blue's topics: {shown}); fix the client's topics"
+            )
+    return None
 
 
 def green_topics(cfg: MigrationConfig, blue: ClusterInventory, green_brokers: int) -> list[GreenTopic]:

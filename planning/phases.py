@@ -218,3 +218,30 @@ def furthest(a: Step | None, b: Step, order: list[Step]) -> Step:
     if a is None or a not in order:
         return b
     return a if order.index(a) >= order.index(b) else b
+
+
+def strategy_change_refusal(
+    cfg: MigrationConfig, applied_strategy: str | None, applied: Step | None, high_water: Step | None
+) -> str | None:
+    """Why the configured strategy may not replace the applied one, or None when it may.
+
+    The two strategies name green's copies differently (one-way: `orders`; bidirectional:
+    `<blue alias>.orders`, and blue's `<green alias>.orders`). Once MirrorMaker 2 has copied
+    records under one scheme, the other would copy the same records again under other
+    names (and bidirectional would send one-way's copies back to blue). Changing is safe
+    only while nothing was replicated, or after a rollback to blue-only deleted green's copies.
+    """
+    if applied_strategy is None or applied is None or applied_strategy == cfg.strategy.value:
+        return None
+    previous = Strategy(applied_strategy)
+    order = phase_order(previous)
+    replicated = high_water is not None and order.index(high_water.phase) >= order.index(Phase.REPLICATING)
+    if applied.phase is Phase.BLUE_ONLY or not replicated:
+        return None
+    return (
+        f"strategy changed from {previous.value} to {cfg.strategy.value} after MirrorMaker 2 replicated under "
+        f"{previous.value}'s topic names (this stack reached {high_water.describe() if high_water else '?'}): "
+        f"green's topics hold those copies, and {cfg.strategy.value} would copy the same records again under "
+        f"other names. Set strategy back to {previous.value}, or roll back to phase blue-only first (with "
+        "allowDestroy: true, which deletes green's copies) and change the strategy there"
+    )

@@ -84,20 +84,21 @@ def plan_placement(
     """The placement the syncs decide alone, or the record comparison that can make it exact.
 
     `forward`: the group read the flow's upstream side (the syncs' keys). A committed
-    offset below the side's log start counts as the log start: what lies before it is
-    gone there already, whatever the handoff does.
+    offset below the side's log start is placed like any other: the records the group
+    has not read were deleted there, but their copies may still be on the other side.
+    Records are compared only from an anchor whose record still exists on the side read.
     """
-    committed = max(committed, source.low)
     found = nearest_sync_below(history, committed, forward)
     if found is None:
-        nothing_read_exists = committed == source.low and target.low == target.high
-        if nothing_read_exists or committed == source.low or committed - source.low > MAX_SEARCH_RECORDS:
-            return Placement(target.low, nothing_read_exists, 0 if nothing_read_exists else None, Basis.LOG_START)
+        if committed <= source.low or committed - source.low > MAX_SEARCH_RECORDS:
+            # Nothing the group read is left to compare (or too much): the other side's log start.
+            nothing_to_read = target.low == target.high
+            return Placement(target.low, nothing_to_read, 0 if nothing_to_read else None, Basis.LOG_START)
         return SearchRequest(Anchor(source.low, target.low, from_sync=False), committed)
     anchor = Anchor(*found)
     if anchor.from_offset == committed:
         return Placement(anchor.to_offset, True, 0, Basis.SYNC)
-    if committed - anchor.from_offset > MAX_SEARCH_RECORDS:
+    if anchor.from_offset < source.low or committed - anchor.from_offset > MAX_SEARCH_RECORDS:
         return conservative(anchor, committed, improvable=False)
     return SearchRequest(anchor, committed)
 

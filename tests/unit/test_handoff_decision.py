@@ -171,10 +171,18 @@ def test_between_syncs_the_records_are_compared() -> None:
     assert not_yet.improvable and not_yet.offset == 121
 
 
-def test_below_the_log_start_counts_from_the_log_start_and_is_never_assumed_exact() -> None:
-    """What lies below blue's log start is gone there; the placement is checked like any other."""
-    planned = plan_placement(3, HISTORY, True, Watermark(15, 30), Watermark(105, 130))
-    assert planned == SearchRequest(Anchor(10, 110), 15)
+def test_below_the_log_start_the_copies_green_still_has_are_not_skipped() -> None:
+    """Blue's retention deleted records the group had not read; green may still hold their copies."""
+    exact = SyncHistory([OffsetSync(0, 100), OffsetSync(3, 103), OffsetSync(20, 120)])
+    assert plan_placement(3, exact, True, Watermark(15, 30), Watermark(100, 130)) == Placement(103, True, 0, Basis.SYNC)
+    # The anchor's record is gone on blue: nothing to compare, the sync's conservative position.
+    assert plan_placement(12, HISTORY, True, Watermark(15, 30), Watermark(100, 130)) == Placement(
+        111, False, 1, Basis.SYNC_REREAD
+    )
+    # Below every sync and below the log start: green's log start, no bound claimed.
+    assert plan_placement(3, HISTORY, True, Watermark(15, 30), Watermark(105, 130)) == Placement(
+        105, False, None, Basis.LOG_START
+    )
 
 
 def test_no_sync_of_this_run_compares_from_both_log_starts_and_claims_no_bound_without_a_match() -> None:

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from config.model import Phase, Strategy
-from planning.phases import Move, Step, config_steps, plan_transition, steps, target_step
+from planning.phases import Move, Step, config_steps, plan_transition, steps, strategy_change_refusal, target_step
 from tests.unit.builders import make_config
 
 BIDI = [
@@ -141,3 +141,16 @@ def test_consumer_waves_are_refused_where_routing_is_published_as_configmaps() -
     assert not back.allowed
     # Steps that move no consumer are unaffected.
     assert plan_transition(cfg, order[1], order[1], target=order[2]).allowed
+
+
+def test_a_strategy_change_after_replication_is_refused_naming_where_to_roll_back() -> None:
+    cfg = make_config(strategy="bidirectional")
+    replicating = Step(Phase.REPLICATING)
+    refusal = strategy_change_refusal(cfg, "one-way", replicating, replicating)
+    assert refusal is not None
+    assert "from one-way to bidirectional" in refusal and "roll back to phase blue-only" in refusal
+    # Before anything was replicated, or back at blue-only, the strategy may change.
+    provisioned = Step(Phase.GREEN_PROVISIONED)
+    assert strategy_change_refusal(cfg, "one-way", provisioned, provisioned) is None
+    assert strategy_change_refusal(cfg, "one-way", Step(Phase.BLUE_ONLY), replicating) is None
+    assert strategy_change_refusal(cfg, "bidirectional", replicating, replicating) is None
