@@ -17,6 +17,7 @@ from components.green_cluster import GreenCluster, GreenClusterArgs
 from components.kafka_provider import kafka_provider
 from components.kubernetes.resources import build_kubernetes_green, build_kubernetes_routing, kubernetes_provider
 from components.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, mm2_endpoints
+from components.providers.applied_step import AppliedStep
 from components.providers.topics_absent import TopicsOfGreen
 from components.replication_flow import ReplicationFlow, ReplicationFlowArgs
 from components.stack_state import AppliedState, read_applied_state
@@ -330,10 +331,17 @@ def run() -> None:
     entered_from = _entered_from(applied, transition.move)
     adopt = _unmanaged_green_topics(cfg, plan, applied)
     migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt))
+    completed = AppliedStep(
+        "applied-step",
+        step=target.as_output(),
+        high_water=furthest(applied.high_water, target, config_steps(cfg)).as_output(),
+        history=_history(applied, transition.move, target.as_output()),
+        opts=pulumi.ResourceOptions(depends_on=[migration]),
+    )
     pulumi.export("strategy", cfg.strategy.value)
-    pulumi.export("step", target.as_output())
-    pulumi.export("highWater", furthest(applied.high_water, target, config_steps(cfg)).as_output())
-    pulumi.export("history", _history(applied, transition.move, target.as_output()))
+    pulumi.export("step", completed.step)
+    pulumi.export("highWater", completed.high_water)
+    pulumi.export("history", completed.history)
     pulumi.export("gates", [v.to_json() for v in verdicts] if verdicts else applied.outputs.get("gates", []))
     pulumi.export("forcedGates", {**(applied.outputs.get("forcedGates") or {}), **forced})
     pulumi.export("blueClusterId", blue.cluster_id)

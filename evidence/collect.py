@@ -210,21 +210,28 @@ class Collector:
         return out
 
     def blue_writes(self, blue: ClusterInventory) -> dict[str, int]:
-        """Records appended to each migrated blue topic over the idle window (MM2's own writes excluded)."""
-        topics = {t.name: t.partitions for t in selected_topics(self.cfg, blue)}
-        before = self._end_offsets(topics)
-        time.sleep(self.cfg.gates.idle_window_seconds)
-        after = self._end_offsets(topics)
-        return {t: after[t] - before[t] for t in topics}
+        """Records appended to each migrated blue topic within the last idle window, by record timestamp.
 
-    def _end_offsets(self, topics: dict[str, int]) -> dict[str, int]:
+        Counting by timestamp sees a producer that writes once a minute as well as a busy
+        one, and needs no waiting: the first offset at or after `now - window` (Kafka's
+        ListOffsets by time) up to the end offset is what was written in the window.
+        Record timestamps are the producers' (CreateTime) unless the topic sets LogAppendTime.
+        """
+        topics = {t.name: t.partitions for t in selected_topics(self.cfg, blue)}
+        since_ms = int((time.time() - self.cfg.gates.idle_window_seconds) * 1000)
         conf = self.conf[self.cfg.blue.alias]
         consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
         try:
-            return {
-                t: sum(consumer.get_watermark_offsets(TopicPartition(t, p), timeout=self.timeout)[1] for p in range(n))
-                for t, n in topics.items()
-            }
+            wanted = [TopicPartition(t, p, since_ms) for t, n in sorted(topics.items()) for p in range(n)]
+            firsts = consumer.offsets_for_times(wanted, timeout=self.timeout) if wanted else []
+            written = dict.fromkeys(topics, 0)
+            for tp in firsts:
+                if tp.offset >= 0:  # -1: no record at or after the time
+                    end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=self.timeout)[
+                        1
+                    ]
+                    written[tp.topic] += end - tp.offset
+            return written
         finally:
             consumer.close()
 

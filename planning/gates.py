@@ -88,7 +88,8 @@ def gates_for(cfg: MigrationConfig, previous: Step | None, target: Step) -> list
     if phase is Phase.VERIFIED:
         return [Gate.SOAK_ELAPSED, Gate.REPLICATION_DRAINED, Gate.MM2_HEALTHY, Gate.SOURCE_INTACT]
     if phase is Phase.MM2_STOPPED:
-        return [Gate.REPLICATION_DRAINED, Gate.SOURCE_INTACT]
+        # Stopping the last flow out of blue: whatever blue still receives after it is never copied.
+        return [Gate.REPLICATION_DRAINED, Gate.SOURCE_INTACT, Gate.BLUE_IDLE]
     if phase is Phase.DECOMMISSIONED:
         return [Gate.BLUE_IDLE]
     return []
@@ -305,7 +306,7 @@ def _blue_idle(c: _Context) -> Verdict:
     summary = (
         f"no write and no active consumer group on blue for {window:g}s"
         if ok
-        else f"blue still used: writes {written or 'none'}, active groups {active or 'none'}"
+        else f"blue still used: writes in the last {window:g}s {written or 'none'}, active groups {active or 'none'}"
     )
     return Verdict(Gate.BLUE_IDLE, ok, summary, {"writes": written, "activeGroups": active, "windowSeconds": window})
 

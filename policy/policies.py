@@ -674,8 +674,8 @@ def validate_no_identity_loop(args: StackValidationArgs, report_violation: Repor
                     _fix(
                         f"{x.name} and {y.name} are both enabled with IdentityReplicationPolicy over the same topics "
                         f"({evidence}): identity names cannot tell a replicated record from a local one, so records "
-                        "would be copied back and forth forever. Replicate one way only (strategy: one-way: "
-                        "blue->green keeping topic names), or use strategy: bidirectional, whose "
+                        "would loop: copied back and forth between the clusters forever. Replicate one way only "
+                        "(strategy: one-way: blue->green keeping topic names), or use strategy: bidirectional, whose "
                         "DefaultReplicationPolicy prefixes remote topics with the source alias (orders -> "
                         "<blue alias>.orders) and so stops cycles."
                     ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from pulumi import automation as auto
 
@@ -51,3 +53,26 @@ def test_changing_strategy_after_replication_is_refused_naming_the_step_to_roll_
         assert "roll back to phase blue-only" in str(refused.value)
     assert connectors(config) == before
     assert stack.outputs()["strategy"] == "one-way"
+
+
+def test_a_failed_up_does_not_record_its_step(walk) -> None:
+    """Green cannot start (its port is taken): the stack still says blue-only, and the next `up` starts from there."""
+    stack, config = walk.make("one-way")
+    stack.up()
+    assert stack.outputs()["step"]["phase"] == "blue-only"
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", config["green"]["local"]["brokerPort"]))
+    taken.listen()
+    try:
+        stack.goto("green-provisioned")
+        with pytest.raises(auto.CommandError):
+            stack.up()
+    finally:
+        taken.close()
+    outputs = stack.outputs()
+    assert outputs["step"]["phase"] == "blue-only"
+    assert [entry["phase"] for entry in outputs["history"]] == ["blue-only"]
+
+    stack.up_when_gates_pass(GATE_WAIT_S)
+    assert [entry["phase"] for entry in stack.outputs()["history"]] == ["blue-only", "green-provisioned"]
