@@ -56,23 +56,23 @@ def test_changing_strategy_after_replication_is_refused_naming_the_step_to_roll_
 
 
 def test_a_failed_up_does_not_record_its_step(walk) -> None:
-    """Green cannot start (its port is taken): the stack still says blue-only, and the next `up` starts from there."""
+    """MM2's worker cannot start (its REST port is taken) late in the update: the stack keeps its previous step."""
     stack, config = walk.make("one-way")
-    stack.up()
-    assert stack.outputs()["step"]["phase"] == "blue-only"
+    stack.goto("green-provisioned")
+    stack.up_when_gates_pass(GATE_WAIT_S)
 
     taken = socket.socket()
-    taken.bind(("127.0.0.1", config["green"]["local"]["brokerPort"]))
+    taken.bind(("127.0.0.1", config["mm2"]["connectRestPort"]))
     taken.listen()
     try:
-        stack.goto("green-provisioned")
+        stack.goto("replicating")
         with pytest.raises(auto.CommandError):
             stack.up()
     finally:
         taken.close()
     outputs = stack.outputs()
-    assert outputs["step"]["phase"] == "blue-only"
-    assert [entry["phase"] for entry in outputs["history"]] == ["blue-only"]
+    assert outputs["step"]["phase"] == "green-provisioned"
+    assert [entry["phase"] for entry in outputs["history"]] == ["green-provisioned"]
 
     stack.up_when_gates_pass(GATE_WAIT_S)
-    assert [entry["phase"] for entry in stack.outputs()["history"]] == ["blue-only", "green-provisioned"]
+    assert [entry["phase"] for entry in stack.outputs()["history"]] == ["green-provisioned", "replicating"]
