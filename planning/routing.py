@@ -29,6 +29,20 @@ ROUTING_FORMAT_VERSION: Final = 1
 REVISION_PATTERN: Final = r"^[0-9a-f]{16}$"
 
 
+def published_form(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A document as published, whatever carried it.
+
+    Pulumi's property values drop `null` fields and turn integers into floats, so a document
+    passed through a resource's inputs is restored here (`version` an integer, `groupId`
+    present) and its revision recomputed over the restored body.
+    """
+    body = {k: v for k, v in document.items() if k != "revision"}
+    body["version"] = int(body.get("version", ROUTING_FORMAT_VERSION))
+    body.setdefault("groupId", None)
+    body.setdefault("paused", False)
+    return {**body, "revision": revision_of(body)}
+
+
 def revision_of(body: Mapping[str, Any]) -> str:
     """The revision of a document body (every key but `revision`): 16 hex chars of its sha256."""
     content = {k: v for k, v in body.items() if k != "revision"}

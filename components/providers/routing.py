@@ -17,14 +17,15 @@ from operations.engine_watch import EngineGone, bound_to_engine, require_engine
 from operations.handoff import HandoffRequest, hand_off
 from planning.handoff import OffsetMove
 from planning.handoff_decision import document_content
+from planning.routing import published_form
 
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
-    """Atomically replace the document (clients never read a half-written file)."""
+    """Atomically replace the document (clients never read a half-written file), in its published form."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
-        json.dump(document, f, indent=2, sort_keys=True)
+        json.dump(published_form(document), f, indent=2, sort_keys=True)
     os.replace(tmp, path)
 
 
@@ -85,9 +86,9 @@ class RoutingDocumentProvider(ResourceProvider):
         (a group left paused, or already moved): the next `pulumi up` must see that.
         """
         replaces = ["path"] if olds.get("path") != news.get("path") else []
-        wanted = document_content(news.get("document"))
+        wanted = document_content(published_form(news["document"]))
         published = read_document(Path(news["path"])) if not replaces else None
-        changed = document_content(olds.get("document")) != wanted or (
+        changed = document_content(published_form(olds["document"])) != wanted or (
             published is not None and document_content(published) != wanted
         )
         return DiffResult(changes=changed or bool(replaces), replaces=replaces, delete_before_replace=True)
@@ -101,8 +102,8 @@ class RoutingDocumentProvider(ResourceProvider):
         a vanished engine stops everything as it is.
         """
         sink = FileSink(Path(news["path"]))
-        before = sink.read() or olds["document"]
-        target = news["document"]
+        last_applied, target = published_form(olds["document"]), published_form(news["document"])
+        before = sink.read() or last_applied
         report = olds.get("last_handoff")
         handoff = news.get("handoff")
         if handoff and before.get("cluster") != target.get("cluster"):
@@ -111,7 +112,6 @@ class RoutingDocumentProvider(ResourceProvider):
             except EngineGone:
                 raise
             except Exception:
-                last_applied = olds["document"]
                 sink.write(last_applied if last_applied.get("cluster") == before.get("cluster") else before)
                 raise
         else:

@@ -111,3 +111,13 @@ def test_an_edited_document_fails_its_revision_check() -> None:
 
     with pytest.raises(ValueError, match=r"'revision'.*edited or damaged"):
         RoutingDocument.from_json(edited)
+
+
+def test_a_document_carried_through_pulumi_properties_is_restored_to_its_published_form() -> None:
+    """Pulumi drops null fields and turns integers into floats; the published file must still validate."""
+    from planning.routing import published_form
+
+    producer = BILLING.model_copy(update={"group_id": None, "role": ClientRole.PRODUCER}).to_json()
+    carried = {k: (1.0 if k == "version" else v) for k, v in producer.items() if v is not None}
+    assert published_form(carried) == producer
+    assert RoutingDocument.from_json(published_form(carried)).to_json() == producer
