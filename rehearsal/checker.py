@@ -42,7 +42,7 @@ class ConsumedRecord:
     """One delivery of a record to a consumer client group."""
 
     group: str
-    """Client group name."""
+    """Client group name: records any member of the group consumed count for the group."""
     cluster: str
     physical_topic: str
     topic: str
@@ -54,6 +54,8 @@ class ConsumedRecord:
     key: str
     seq: int
     consumed_at: float
+    member: str = ""
+    """The client (of the group's members) that consumed it; for diagnosis, never judged."""
 
 
 @dataclass(frozen=True)

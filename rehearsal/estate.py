@@ -16,7 +16,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from config.model import ClientGroup, ClientRole
+from config.model import ClientGroup, ClientRole, OffsetReset
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,26 @@ def consume_and_commit(bootstrap: str, group: str, topics: list[str], count: int
     return committed
 
 
+def commit_ends_where_uncommitted(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """Commit the end offset for `group` on every partition of `topics` it has no committed offset on.
+
+    What a running `auto.offset.reset=latest` group has: a position everywhere. Without it
+    its clients would start at the end when they join and skip the records producers wrote
+    just before. Returns what was committed.
+    """
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(metadata.topics[t].partitions)]
+        missing = [tp for tp in consumer.committed(partitions, timeout=10) if tp.offset < 0]
+        ends = {(tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in missing}
+        if ends:
+            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=False)
+        return ends
+    finally:
+        consumer.close()
+
+
 def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
     """Partition -> committed offset of `group` on `topic` (-1001 when none)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
@@ -115,7 +135,11 @@ def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -
 def seed(
     bootstrap: str, clients: list[ClientGroup], topics: Iterable[TopicSeed] = DEFAULT_TOPICS, history: int = 300
 ) -> None:
-    """A realistic blue: topics, ACLs, history, and consumer groups part-way through it."""
+    """A realistic blue: topics, ACLs, history, and consumer groups part-way through it.
+
+    A consumer group with `autoOffsetReset: latest` also gets blue's end offset on the
+    partitions where half the history left it no committed offset.
+    """
     topics = list(topics)
     create_topics(bootstrap, topics)
     grant_clients(bootstrap, clients)
@@ -123,3 +147,5 @@ def seed(
     for c in clients:
         if c.role is ClientRole.CONSUMER:
             consume_and_commit(bootstrap, c.consumer_group_id, c.topics, history // 2)
+            if c.auto_offset_reset is OffsetReset.LATEST:
+                commit_ends_where_uncommitted(bootstrap, c.consumer_group_id, c.topics)

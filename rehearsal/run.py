@@ -27,9 +27,16 @@ from planning.gates import active_flows
 from planning.phases import Step, config_steps
 from rehearsal.checker import CheckResult, check
 from rehearsal.estate import seed
-from rehearsal.workload import Ledger, Workload
+from rehearsal.workload import ConsumerSpec, Ledger, Workload
 
 Say = Callable[[str], None]
+
+CONSUMER_MIX: dict[str, ConsumerSpec] = {
+    "settlement": ConsumerSpec(members=2),
+    "fraud-check": ConsumerSpec(static=True),  # and `autoOffsetReset: latest` in Pulumi.dev.yaml
+    "reconciler": ConsumerSpec(assign=True),
+}
+"""How the rehearsal runs the dev stack's consumer groups beyond one plain subscribing client each."""
 
 
 @dataclass(frozen=True)
@@ -217,11 +224,13 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
         sampler = LagSampler(cfg, blue.bootstrap_servers)
         sampler.start()
         cleanup.callback(sampler.stop)
+        consumer_groups = {c.name for c in cfg.clients_of(ClientRole.CONSUMER)}
         workload = Workload(
             cfg.clients,
             work / "routing",
             rate_per_s=opts.rate_per_s,
             consumers_ignore_committed=opts.consumers_ignore_committed,
+            consumer_specs=CONSUMER_MIX,  # a group missing from Pulumi.dev.yaml fails here, loudly
         )
         cleanup.callback(_stop_quietly, workload, say)
         plan = walk_plan(cfg, opts)
@@ -254,7 +263,8 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             if n == 1:
                 workload.start()  # routing documents exist from the first step on
                 say(
-                    f"workload started: {len(workload.producers)} producer, {len(workload.consumers)} consumer group(s)"
+                    f"workload started: {len(workload.producers)} producer(s), {len(workload.consumers)} consumer "
+                    f"client(s) in {len(consumer_groups)} group(s)"
                 )
             time.sleep(opts.dwell_s)
         say("stopping producers, letting consumers drain")

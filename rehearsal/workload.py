@@ -16,15 +16,25 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from types import TracebackType
+from typing import Any, NamedTuple
 
-from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_END,
+    OFFSET_STORED,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
-from config.model import ClientGroup, ClientRole
+from config.model import ClientGroup, ClientRole, OffsetReset
 from planning.routing import RoutingDocument
 from rehearsal.checker import ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord
 
@@ -37,6 +47,10 @@ DEFAULT_KEYS = ("k0", "k1", "k3", "k5")
 MESSAGE_TIMEOUT_MS = 30_000
 """Default for a delivery not acknowledged by then to fail and be re-sent (librdkafka's is 5 minutes)."""
 LAG_CHECK_INTERVAL_S = 0.5
+STATIC_SESSION_TIMEOUT_MS = 10_000
+"""`session.timeout.ms` of static members: a handoff waits this long after they close (librdkafka's is 45 s)."""
+ASSIGN_REFRESH_S = 3.0
+"""How often an `assign()` client looks for partitions of its topics it has not assigned yet (`B.orders` appears)."""
 
 
 @dataclass(frozen=True)
@@ -155,12 +169,15 @@ class Ledger:
 class _Client(ABC):
     """A thread that follows one routing document until `stop()`."""
 
-    def __init__(self, name: str, routing_dir: Path, ledger: Ledger) -> None:
+    def __init__(self, name: str, routing_dir: Path, ledger: Ledger, client_group: str | None = None) -> None:
         self.name = name
+        """This client's own name (logs, `client.id`, the ledger)."""
+        self.client_group = client_group or name
+        """The client group whose routing document it follows (several clients may share one)."""
         self.error: BaseException | None = None
         """Why the thread died, if it did (`Workload.stop` raises it)."""
         self._ledger = ledger
-        self._watch = _RouteWatcher(Path(routing_dir) / f"{name}.json")
+        self._watch = _RouteWatcher(Path(routing_dir) / f"{self.client_group}.json")
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"rehearsal-{name}", daemon=True)
 
@@ -372,26 +389,91 @@ def _workload_body(value: bytes | None) -> dict | None:
     return body if isinstance(body, dict) and {"id", "producer", "key", "seq"} <= body.keys() else None
 
 
+class _Target(NamedTuple):
+    """Where a consumer client reads: what a routing document says, paused excepted."""
+
+    cluster: str
+    bootstrap_servers: str
+    security_protocol: str
+    group_id: str
+    topics: tuple[str, ...]
+
+
+def unassigned_partitions(
+    topics: Iterable[str], partitions_of: Mapping[str, int], assigned: Iterable[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """Partitions of `topics` that exist (`partitions_of`: topic -> partition count) and are not in `assigned`.
+
+    A topic the cluster does not have yet (MM2 creates `B.orders` on blue a little after
+    the document names it) contributes nothing until it exists.
+    """
+    done = set(assigned)
+    return [
+        (topic, partition)
+        for topic in sorted(set(topics))
+        for partition in range(partitions_of.get(topic, 0))
+        if (topic, partition) not in done
+    ]
+
+
 class ConsumerClient(_Client):
     """Consumes every topic of its document in `doc.groupId`, committing after each batch.
 
     Paused: commit, close (leave the group) and wait. New cluster or topics: commit,
     close, and subscribe again there with the same group id, starting from the offsets
     committed there (the migration commits translated offsets before flipping).
+
+    With `assign_mode` it is not a group member: it assigns itself every partition of the
+    document's topics (from the group's committed offsets, else its `auto.offset.reset`)
+    and commits under the same group id; paused, it commits once more, then stops
+    committing and closes, as the handoff's drain expects of `assign()` users.
     """
 
-    def __init__(self, name: str, routing_dir: Path, ledger: Ledger, *, ignore_committed: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        routing_dir: Path,
+        ledger: Ledger,
+        *,
+        client_group: str | None = None,
+        auto_offset_reset: OffsetReset | str = OffsetReset.EARLIEST,
+        group_instance_id: str | None = None,
+        assign_mode: bool = False,
+        ignore_committed: bool = False,
+    ) -> None:
         """A consumer client.
 
-        `ignore_committed` is a fault that proves the checker can fail: start at the end on
-        every cluster, like a consumer that ignores the offsets the migration handed over.
+        Args:
+            name: This client's name (logs, `client.id`, the ledger's `member`).
+            routing_dir: Folder of the routing documents.
+            ledger: Where consumed records and pauses are recorded.
+            client_group: The client group whose document it follows and under which its
+                records are judged; default `name`. Members of one group share it.
+            auto_offset_reset: `auto.offset.reset`, as the client group's `autoOffsetReset` says.
+            group_instance_id: Static membership (`group.instance.id`), with a
+                `STATIC_SESSION_TIMEOUT_MS` session: the member stays in the group that long
+                after it closes, and the handoff waits for it.
+            assign_mode: Use `assign()` on every partition instead of `subscribe()`.
+            ignore_committed: A fault that proves the checker can fail: start at the end on
+                every cluster, like a consumer that ignores the offsets the migration handed over.
+
+        Raises:
+            ValueError: `assign_mode` with a `group_instance_id` (an `assign()` client is no
+                member), or an `auto_offset_reset` that is neither earliest nor latest.
         """
-        super().__init__(name, routing_dir, ledger)
+        super().__init__(name, routing_dir, ledger, client_group)
+        if assign_mode and group_instance_id:
+            raise ValueError(f"consumer {name}: an assign() client is not a group member, it cannot be static")
+        self.auto_offset_reset = OffsetReset(auto_offset_reset)
+        self.group_instance_id = group_instance_id
+        self.assign_mode = assign_mode
         self.ignore_committed = ignore_committed
         self._consumer: Consumer | None = None
-        self._target: tuple[str, str, str, str, tuple[str, ...]] | None = None
+        self._target: _Target | None = None
         self._doc: RoutingDocument | None = None
         self._pending: dict[tuple[str, int], int] = {}
+        self._assigned: set[tuple[str, int]] = set()
+        self._next_assign_check = 0.0
         self._last_consumed_at: float | None = None
         self._pause_from: float | None = None
         self._next_lag_check = 0.0
@@ -401,46 +483,119 @@ class ConsumerClient(_Client):
         """Whether a lag check started after monotonic time `since` found every assigned partition consumed."""
         return self._caught_up_at is not None and self._caught_up_at >= since
 
+    def kafka_config(self, bootstrap_servers: str, security_protocol: str, group_id: str) -> dict[str, Any]:
+        """The librdkafka settings this client connects with."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": bootstrap_servers,
+            "security.protocol": security_protocol,
+            "group.id": group_id,
+            "client.id": self.name,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "latest" if self.ignore_committed else self.auto_offset_reset.value,
+            # Remote topics (B.orders) appear while subscribed; notice them within seconds.
+            "topic.metadata.refresh.interval.ms": 3000,
+        }
+        if self.group_instance_id:
+            conf["group.instance.id"] = self.group_instance_id
+            conf["session.timeout.ms"] = STATIC_SESSION_TIMEOUT_MS
+        return conf
+
     def _follow(self, route: Route | None) -> None:
         doc = route.doc if route else None
         target = None
         if doc is not None and not doc.paused:
             group = doc.group_id or doc.client_group
-            target = (doc.cluster, doc.bootstrap_servers, doc.security_protocol, group, tuple(sorted(doc.topics)))
+            target = _Target(
+                doc.cluster, doc.bootstrap_servers, doc.security_protocol, group, tuple(sorted(doc.topics))
+            )
         if target != self._target:
             if self._consumer is not None and self._pause_from is None:
                 self._pause_from = self._last_consumed_at
-            self._disconnect()
+            if target is not None and self._only_topics_change(target):
+                # Commit, then subscribe to the new set in place (docs/client-contract.md). Closing and
+                # re-joining instead would leave a static member with its old assignment: the
+                # coordinator hands a static member that re-joins a stable group what it had.
+                self._commit()
+                self._caught_up_at = None
+                self._subscribe(target.topics)
+            else:
+                self._disconnect()
+                if target is not None:
+                    self._connect(target)
             self._target = target
-            if target is not None:
-                self._consumer = Consumer(
-                    {
-                        "bootstrap.servers": target[1],
-                        "security.protocol": target[2],
-                        "group.id": target[3],
-                        "client.id": self.name,
-                        "enable.auto.commit": False,
-                        "auto.offset.reset": "latest" if self.ignore_committed else "earliest",
-                        # Remote topics (B.orders) appear while subscribed; notice them within seconds.
-                        "topic.metadata.refresh.interval.ms": 3000,
-                    }
-                )
-                if self.ignore_committed:
-                    self._consumer.subscribe(list(target[4]), on_assign=_seek_to_end)
-                else:
-                    self._consumer.subscribe(list(target[4]))
         self._doc = doc
+
+    def _only_topics_change(self, target: _Target) -> bool:
+        """Whether a subscribing client stays on its cluster and group and only its topics change."""
+        if self.assign_mode or self._consumer is None or self._target is None:
+            return False
+        return target._replace(topics=()) == self._target._replace(topics=())
+
+    def _connect(self, target: _Target) -> None:
+        self._consumer = Consumer(
+            self.kafka_config(target.bootstrap_servers, target.security_protocol, target.group_id)
+        )
+        if self.assign_mode:
+            self._assign_new_partitions(target.topics)
+        else:
+            self._subscribe(target.topics)
+
+    def _subscribe(self, topics: Sequence[str]) -> None:
+        assert self._consumer is not None
+        self._consumer.subscribe(
+            list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
 
     def _step(self) -> None:
         if self._consumer is None:
             time.sleep(REFRESH_S / 2)
             return
+        if self.assign_mode and self._target is not None and time.monotonic() >= self._next_assign_check:
+            self._assign_new_partitions(self._target.topics)
         recorded = [self._record(m) for m in self._consumer.consume(num_messages=500, timeout=REFRESH_S)]
         if any(recorded):
             self._caught_up_at = None
             self._commit()
         elif time.monotonic() >= self._next_lag_check:
             self._check_lag()
+
+    def _assign_new_partitions(self, topics: Sequence[str]) -> None:
+        """Assign (incrementally) every existing partition of `topics` not assigned yet, from committed offsets."""
+        assert self._consumer is not None
+        self._next_assign_check = time.monotonic() + ASSIGN_REFRESH_S
+        try:
+            metadata = self._consumer.list_topics(timeout=5)
+        except KafkaException as err:
+            log.info("consumer %s: metadata not read (%s); trying again", self.name, err)
+            return
+        counts = {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+        new = unassigned_partitions(topics, counts, self._assigned)
+        if not new:
+            return
+        # OFFSET_STORED: the group's committed offset, or auto.offset.reset where it has none.
+        start = OFFSET_END if self.ignore_committed else OFFSET_STORED
+        self._consumer.incremental_assign([TopicPartition(t, p, start) for t, p in new])
+        self._assigned.update(new)
+        log.info("consumer %s: assigned %s", self.name, ", ".join(f"{t}:{p}" for t, p in new))
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Subscribe mode: start where the group committed (or at the end, for the `ignore_committed` fault)."""
+        if self.ignore_committed:
+            for tp in partitions:
+                tp.offset = OFFSET_END
+        consumer.assign(partitions)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Commit what was processed of partitions another member is about to get, then forget them."""
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._commit(revoked)
+        for tp in revoked:
+            self._pending.pop(tp, None)  # not committed: the next owner reads them again (duplicates, not losses)
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions lost without a revoke (session expired): their offsets cannot be committed any more."""
+        for tp in partitions:
+            self._pending.pop((tp.topic, tp.partition), None)
 
     def _record(self, msg: Message) -> bool:
         assert self._doc is not None and self._target is not None
@@ -455,8 +610,8 @@ class ConsumerClient(_Client):
         now = time.time()
         self._ledger.add_consumed(
             ConsumedRecord(
-                group=self.name,
-                cluster=self._target[0],
+                group=self.client_group,
+                cluster=self._target.cluster,
                 physical_topic=topic,
                 topic=self._doc.topics.get(topic, topic),
                 partition=partition,
@@ -466,24 +621,29 @@ class ConsumerClient(_Client):
                 key=body["key"],
                 seq=body["seq"],
                 consumed_at=now,
+                member=self.name,
             )
         )
         if self._pause_from is not None:
-            self._ledger.add_pause(ConsumerPause(self.name, self._pause_from, now - self._pause_from))
+            self._ledger.add_pause(ConsumerPause(self.client_group, self._pause_from, now - self._pause_from))
             self._pause_from = None
         self._last_consumed_at = now
         return True
 
-    def _commit(self) -> None:
-        if self._consumer is None or not self._pending:
+    def _commit(self, only: set[tuple[str, int]] | None = None) -> None:
+        """Commit the processed offsets (of the partitions in `only`, if given), synchronously."""
+        pending = {tp: o for tp, o in self._pending.items() if only is None or tp in only}
+        if self._consumer is None or not pending:
             return
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self._pending.items()]
+        offsets = [TopicPartition(t, p, o) for (t, p), o in pending.items()]
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as err:
             log.warning("consumer %s: commit failed (%s); retrying with the next batch", self.name, err)
             return
-        self._pending.clear()
+        for tp, offset in pending.items():
+            if self._pending.get(tp) == offset:
+                del self._pending[tp]
 
     def _check_lag(self) -> None:
         assert self._consumer is not None
@@ -509,17 +669,57 @@ class ConsumerClient(_Client):
         self._commit()
         self._consumer.close()
         self._consumer = None
+        self._assigned.clear()
         self._caught_up_at = None
 
     def _shutdown(self) -> None:
         self._disconnect()
 
 
-def _seek_to_end(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-    """on_assign callback of the `ignore_committed` fault."""
-    for tp in partitions:
-        tp.offset = OFFSET_END
-    consumer.assign(partitions)
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """How a consumer client group's clients are run: what a stack config does not say about them.
+
+    Their `auto.offset.reset` is not here: it is the client group's `autoOffsetReset`.
+    """
+
+    members: int = 1
+    """Clients in the group, each its own thread named `<group>.<n>` (just `<group>` when alone)."""
+    static: bool = False
+    """Static members: each sets `group.instance.id` to its name."""
+    assign: bool = False
+    """Not a group member: one client that uses `assign()` on every partition of its topics."""
+
+    def __post_init__(self) -> None:
+        if self.members < 1:
+            raise ValueError(f"a consumer group needs at least one member, not {self.members}")
+        if self.assign and (self.static or self.members > 1):
+            raise ValueError("an assign() consumer is one client and no group member: no members, no static id")
+
+
+def consumer_clients(
+    group: ClientGroup,
+    spec: ConsumerSpec,
+    routing_dir: Path,
+    ledger: Ledger,
+    *,
+    ignore_committed: bool = False,
+) -> list[ConsumerClient]:
+    """The clients of one consumer client group: `spec.members` of them, all following the group's document."""
+    names = [group.name] if spec.members == 1 else [f"{group.name}.{n}" for n in range(1, spec.members + 1)]
+    return [
+        ConsumerClient(
+            name,
+            routing_dir,
+            ledger,
+            client_group=group.name,
+            auto_offset_reset=group.auto_offset_reset,
+            group_instance_id=name if spec.static else None,
+            assign_mode=spec.assign,
+            ignore_committed=ignore_committed,
+        )
+        for name in names
+    ]
 
 
 class Workload:
@@ -538,19 +738,47 @@ class Workload:
         rate_per_s: float = 20.0,
         drain_s: float = 30.0,
         consumers_ignore_committed: bool = False,
+        consumer_specs: Mapping[str, ConsumerSpec] | None = None,
     ) -> None:
+        """Clients for `clients`, not started.
+
+        Args:
+            clients: The client groups (producer and consumer groups).
+            routing_dir: Folder of their routing documents.
+            ledger: Where they record; a new one by default.
+            keys: Record keys the producers cycle through.
+            rate_per_s: Records per second per producer and topic.
+            drain_s: Default for how long `stop()` lets consumers catch up.
+            consumers_ignore_committed: The fault of `ConsumerClient`'s `ignore_committed`, for every consumer.
+            consumer_specs: Consumer client group name -> how its clients run; one plain
+                subscribing client for a group not named.
+
+        Raises:
+            ValueError: `consumer_specs` names a group that is not a consumer group of `clients`.
+        """
         self.ledger = ledger or Ledger()
         self.drain_s = drain_s
         clients = list(clients)
+        specs = dict(consumer_specs or {})
+        unknown = sorted(set(specs) - {c.name for c in clients if c.role is ClientRole.CONSUMER})
+        if unknown:
+            raise ValueError(f"consumer specs for groups that are no consumer client group: {', '.join(unknown)}")
         self.producers = [
             ProducerClient(c.name, routing_dir, keys, rate_per_s, self.ledger)
             for c in clients
             if c.role is ClientRole.PRODUCER
         ]
         self.consumers = [
-            ConsumerClient(c.name, routing_dir, self.ledger, ignore_committed=consumers_ignore_committed)
+            client
             for c in clients
             if c.role is ClientRole.CONSUMER
+            for client in consumer_clients(
+                c,
+                specs.get(c.name, ConsumerSpec()),
+                routing_dir,
+                self.ledger,
+                ignore_committed=consumers_ignore_committed,
+            )
         ]
         self._stopped = False
 

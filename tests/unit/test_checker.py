@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from config.model import ClientGroup, ClientRole
@@ -205,3 +206,15 @@ def test_plots_without_data_still_write_pngs(tmp_path: Path) -> None:
     plot_consumer_pauses({}, tmp_path / "pauses.png")
 
     assert all(is_png(tmp_path / name) for name in ("timeline.png", "lag.png", "pauses.png"))
+
+
+def test_records_consumed_by_any_member_of_a_group_count_for_the_group() -> None:
+    members = ("billing.1", "billing.2")
+    consumed = [replace(delivery(r), member=members[r.seq % 2]) for r in RECORDS]
+
+    result = check(LedgerData(RECORDS, consumed), [WRITER, BILLING])
+
+    row = result.row("billing", "orders")
+    assert (row.produced, row.consumed, row.lost, row.duplicates) == (5, 5, 0, 0)
+    assert [g.group for g in result.groups] == ["billing"]
+    assert {c.member for c in consumed} == set(members)
