@@ -84,9 +84,24 @@ def start_java(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _wait_for_exec(proc, f"{HOME_MARK}{workdir}")
     record = {"pid": proc.pid, "started": psutil.Process(proc.pid).create_time()}
     (workdir / PID_FILE).write_text(json.dumps(record))
     return proc.pid
+
+
+def _wait_for_exec(proc: subprocess.Popen[bytes], mark: str, timeout_s: float = 30) -> None:
+    """Until the child has exec'd java (its command line carries `mark`) or exited.
+
+    Between fork and exec the child still shows its parent's command line, and an
+    ownership check in that window would take a starting JVM for someone else's process.
+    """
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            if mark in psutil.Process(proc.pid).cmdline():
+                return
+        time.sleep(0.01)
 
 
 def run_java(main_class: str, args: Sequence[str], timeout_s: float = 120) -> str:
