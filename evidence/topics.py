@@ -107,16 +107,6 @@ def latest_timestamp_ms(conf: dict[str, Any], topic: str, timeout_s: float) -> i
         consumer.close()
 
 
-def watermarks(conf: dict[str, Any], topic: str, partition: int, timeout_s: float = 10) -> tuple[int, int]:
-    """(log start, end offset) of one partition."""
-    consumer = Consumer({**conf, "group.id": f"kafka-migration-reader-{uuid.uuid4()}", "enable.auto.commit": False})
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-        return int(low), int(high)
-    finally:
-        consumer.close()
-
-
 def partition_watermarks(
     conf: dict[str, Any], topics: set[str], timeout_s: float = 10
 ) -> dict[tuple[str, int], Watermark]:

@@ -23,7 +23,7 @@ from typing import Any
 from config.model import OffsetReset
 from planning.handoff import OffsetMove
 from planning.placement import Placement, Watermark
-from planning.routing import revision_of
+from planning.routing import published_form
 
 TopicPartition = tuple[str, int]
 Document = dict[str, Any]
@@ -36,8 +36,7 @@ def document_content(document: Document | None) -> Document:
 
 def paused(document: Document) -> Document:
     """The same document with `paused: true` (and its own revision): clients stop, commit and leave the group."""
-    body = {**document_content(document), "paused": True}
-    return {**body, "revision": revision_of(body)}
+    return published_form({**document, "paused": True})
 
 
 @dataclass(frozen=True)
