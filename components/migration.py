@@ -29,7 +29,7 @@ from evidence.clients import client_config
 from evidence.collect import Collector
 from evidence.inventory import read_inventory
 from planning.desired import MigrationPlan, plan_migration, selected_topics, selection_refusal
-from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for
+from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for, spent_forces, stale_force_note
 from planning.inventory import ClusterInventory, TopicInfo
 from planning.mm2 import flow_spec, remote_topic_replication_factor
 from planning.naming import offset_syncs_topic
@@ -231,10 +231,14 @@ def _read_blue(cfg: MigrationConfig) -> ClusterInventory:
         ) from err
 
 
-def _history(applied: AppliedState, move: Move, step_json: dict[str, Any]) -> list[dict[str, Any]]:
+def _history(
+    applied: AppliedState, move: Move, step_json: dict[str, Any], forced: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The applied history, plus this move's step with the gates forced to enter it."""
     if move is Move.NONE and applied.history:
         return applied.history
-    return [*applied.history, {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}]
+    entry = {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    return [*applied.history, {**entry, "forced": forced} if forced else entry]
 
 
 def _unmanaged_green_topics(cfg: MigrationConfig, plan: MigrationPlan, applied: AppliedState) -> dict[str, TopicInfo]:
@@ -279,7 +283,8 @@ def _run_gates(
     connect_url, metrics_url = mm2_endpoints(cfg, DATA_ROOT)
     evidence = Collector(cfg, connect_url, metrics_url).collect(blue, gates, flows, known_ids, applied.history)
     verdicts = evaluate(cfg, applied.step, target, evidence)
-    failed, forced = blocking(verdicts, cfg.force)
+    spent = spent_forces(applied.history, target)
+    failed, forced = blocking(verdicts, cfg.force, spent)
     for v in verdicts:
         if v.passed:
             pulumi.log.info(f"gate {v.gate.value} passed: {v.summary}")
@@ -288,7 +293,9 @@ def _run_gates(
         elif pulumi.runtime.is_dry_run():
             pulumi.log.warn(f"gate {v.gate.value} fails, `pulumi up` will refuse: {v.summary}")
     if failed and not pulumi.runtime.is_dry_run():
-        lines = "\n".join(f"  {v.gate.value}: {v.summary}" for v in failed)
+        lines = "\n".join(
+            f"  {v.gate.value}: {v.summary}{stale_force_note(v.gate.value, cfg.force, spent)}" for v in failed
+        )
         raise GateFailed(
             [v.gate.value for v in failed],
             f"refused to enter {target.describe()}; nothing was changed. Failed gates:\n{lines}\n"
@@ -335,7 +342,7 @@ def run() -> None:
         "applied-step",
         step=target.as_output(),
         high_water=furthest(applied.high_water, target, config_steps(cfg)).as_output(),
-        history=_history(applied, transition.move, target.as_output()),
+        history=_history(applied, transition.move, target.as_output(), forced),
         opts=pulumi.ResourceOptions(depends_on=[migration]),
     )
     pulumi.export("strategy", cfg.strategy.value)
@@ -343,7 +350,8 @@ def run() -> None:
     pulumi.export("highWater", completed.high_water)
     pulumi.export("history", completed.history)
     pulumi.export("gates", [v.to_json() for v in verdicts] if verdicts else applied.outputs.get("gates", []))
-    pulumi.export("forcedGates", {**(applied.outputs.get("forcedGates") or {}), **forced})
+    # Forced to enter the current step (every earlier force stays in its history entry).
+    pulumi.export("forcedGates", forced if transition.move is not Move.NONE else applied.outputs.get("forcedGates", {}))
     pulumi.export("blueClusterId", blue.cluster_id)
     pulumi.export("blueTopicIds", known_ids)
     pulumi.export("routing", {g: d.to_json() for g, d in plan.routing.items()})

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from config.model import ClientRole, MigrationConfig
@@ -113,9 +113,22 @@ class Collector:
         return self._lags_once(source, target, blue)
 
     def _lags_once(self, source: str, target: str, blue: ClusterInventory) -> list[PartitionLag]:
+        """Lag as a `read_committed` consumer sees the source: what MM2 (reading committed data) still has to copy.
+
+        The end is the last stable offset, and a partition whose uncopied tail holds only
+        transaction markers or aborted records has nothing left to copy (lag 0).
+        """
         conf = self.conf[source]
         syncs = read_offset_syncs(conf, offset_syncs_topic(target), self.timeout)
-        consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                **conf,
+                "group.id": f"kafka-migration-gate-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            }
+        )
         try:
             out = []
             for topic, partitions in self._source_topics(source, blue).items():
@@ -124,21 +137,32 @@ class Collector:
                     history = syncs.get(SyncKey(topic, p))
                     through = history.syncs[-1].upstream if history and history.syncs else None
                     copied_next = low if through is None else max(through + 1, low)
-                    lag = max(0, high - copied_next)
-                    seconds = self._age_of(consumer, topic, p, copied_next) if lag else 0.0
+                    oldest = self._first_visible(consumer, topic, p, copied_next) if high > copied_next else None
+                    lag = 0 if oldest is None else max(0, high - oldest[0])
+                    seconds = 0.0 if oldest is None else max(0.0, time.time() - oldest[1] / 1000)
                     out.append(PartitionLag(topic, p, low, high, through, lag, seconds))
             return out
         finally:
             consumer.close()
 
-    def _age_of(self, consumer: Consumer, topic: str, partition: int, offset: int) -> float:
-        """Age of the record at `offset`: how long the oldest uncopied record has waited."""
+    def _first_visible(self, consumer: Consumer, topic: str, partition: int, offset: int) -> tuple[int, int] | None:
+        """Offset and timestamp (ms) of the first committed record at or after `offset`; None when there is none."""
         consumer.assign([TopicPartition(topic, partition, offset)])
-        msg = consumer.poll(self.timeout)
-        consumer.unassign()
-        if msg is None or msg.error():
-            return 0.0
-        return max(0.0, time.time() - msg.timestamp()[1] / 1000)
+        try:
+            deadline = time.monotonic() + self.timeout
+            while time.monotonic() < deadline:
+                msg = consumer.poll(max(0.0, deadline - time.monotonic()))
+                if msg is None:
+                    break
+                if msg.error():
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        return None
+                    continue
+                return msg.offset(), msg.timestamp()[1]
+            # Unread within the timeout: count the whole tail as lag rather than call it copied.
+            return offset, int(time.time() * 1000)
+        finally:
+            consumer.unassign()
 
     def _connector_states(self, source: str, target: str) -> dict[str, str]:
         if not self.connect_url:

@@ -334,10 +334,43 @@ def _soak_elapsed(c: _Context) -> Verdict:
     return Verdict(Gate.SOAK_ELAPSED, ok, summary, {"elapsedSeconds": round(elapsed), "requiredSeconds": required})
 
 
-def blocking(verdicts: list[Verdict], force: dict[str, str]) -> tuple[list[Verdict], dict[str, str]]:
-    """Failed verdicts not forced, and the forces that were used (gate -> reason)."""
+def spent_forces(history: list[dict[str, Any]], target: Step) -> dict[str, str]:
+    """Forces (gate -> reason) already used to enter another step than `target`.
+
+    A force answers for the evidence of one move: the history records it with the step
+    it let in, and the same reason left in the config does not wave that gate through at
+    a later step, where the gate guards other records.
+    """
+    spent: dict[str, str] = {}
+    for entry in history:
+        if Step.from_output(entry) != target:
+            spent.update({str(g): str(r) for g, r in (entry.get("forced") or {}).items()})
+    return spent
+
+
+def blocking(
+    verdicts: list[Verdict], force: dict[str, str], spent: dict[str, str] | None = None
+) -> tuple[list[Verdict], dict[str, str]]:
+    """Failed verdicts not forced, and the forces that were used (gate -> reason).
+
+    A force applies unless its gate cannot be forced or `spent` holds the same reason
+    (used for another step: see `spent_forces`).
+    """
+    spent = spent or {}
     failed = [v for v in verdicts if not v.passed]
     used = {
-        v.gate.value: force[v.gate.value] for v in failed if v.gate.value in force and v.gate not in NOT_OVERRIDABLE
+        v.gate.value: force[v.gate.value]
+        for v in failed
+        if v.gate.value in force and v.gate not in NOT_OVERRIDABLE and spent.get(v.gate.value) != force[v.gate.value]
     }
     return [v for v in failed if v.gate.value not in used], used
+
+
+def stale_force_note(gate: str, force: dict[str, str], spent: dict[str, str]) -> str:
+    """Why a force named in the config did not apply to this step ('' when it was not stale)."""
+    if gate in force and spent.get(gate) == force[gate]:
+        return (
+            f" (force.{gate} {force[gate]!r} was used for an earlier step and does not carry over: "
+            "set a new reason to force this step too)"
+        )
+    return ""

@@ -104,6 +104,9 @@ def connector_configs(flow: FlowSpec, replication_factor: int) -> dict[str, dict
         "refresh.topics.interval.seconds": str(mm2.refresh_topics_interval_seconds),
         # A migration copies history too: start from the beginning of every topic.
         "source.consumer.auto.offset.reset": "earliest",
+        # Committed records only: an aborted transaction's records stay on the source (MM2's
+        # producer is not transactional, so whatever it read would land as ordinary records).
+        "source.consumer.isolation.level": "read_committed",
     }
     if mm2.consumer_fetch_max_bytes is not None:
         source["source.consumer.fetch.max.bytes"] = str(mm2.consumer_fetch_max_bytes)

@@ -35,7 +35,7 @@ from evidence.inventory import read_inventory
 from evidence.metrics import FlowMetrics, Mm2Metrics, parse, scrape
 from local_runtime.pulumi_cli import pulumi_bin, pulumi_env
 from planning.evidence import FlowEvidence, PartitionLag
-from planning.gates import Gate, Verdict, active_flows, blocking, evaluate, gates_for
+from planning.gates import Gate, Verdict, active_flows, blocking, evaluate, gates_for, spent_forces
 from planning.inventory import ClusterInventory
 from planning.phases import Step, config_steps
 from planning.routing import RoutingDocument
@@ -336,9 +336,11 @@ def next_step(order: Sequence[Step], applied: Step | None) -> Step | None:
     return order[i + 1] if i + 1 < len(order) else None
 
 
-def gate_statuses(verdicts: Sequence[Verdict], force: Mapping[str, str]) -> list[GateStatus]:
+def gate_statuses(
+    verdicts: Sequence[Verdict], force: Mapping[str, str], spent: Mapping[str, str] | None = None
+) -> list[GateStatus]:
     """Verdicts as PASS / FAIL / FORCED, forced exactly as `pulumi up` would force them."""
-    _failed, used = blocking(list(verdicts), dict(force))
+    _failed, used = blocking(list(verdicts), dict(force), dict(spent or {}))
     out = []
     for v in verdicts:
         state = GateState.PASS if v.passed else GateState.FORCED if v.gate.value in used else GateState.FAIL
@@ -665,7 +667,8 @@ class LiveReader:
         except Exception as err:  # noqa: BLE001 - an unreachable cluster is reported, not raised
             reason = f"evidence for the gates could not be read: {describe_error(err)}"
             return unknown_gates(gates, f"not evaluated: {reason}"), {}, [reason]
-        return gate_statuses(evaluate(self.cfg, applied, target, evidence), self.cfg.force), dict(evidence.flows), []
+        verdicts = evaluate(self.cfg, applied, target, evidence)
+        return gate_statuses(verdicts, self.cfg.force, spent_forces(history, target)), dict(evidence.flows), []
 
     def metrics(self) -> tuple[Mm2Metrics | None, str | None]:
         """One scrape of MM2's metrics, or the reason there is none."""

@@ -146,3 +146,4 @@ def test_blue_idle_and_forced_soak(walk) -> None:
     outputs = stack.outputs()
     assert outputs["step"]["phase"] == "verified"
     assert outputs["forcedGates"] == {"soak-elapsed": "rehearsal: soak waived by the on-call lead"}
+    assert outputs["history"][-1]["forced"] == {"soak-elapsed": "rehearsal: soak waived by the on-call lead"}
