@@ -8,10 +8,12 @@ from typing import Any
 
 import pulumi
 
+from components.providers.reverse_drain import ReverseFlowDrain
 from components.providers.routing import RoutingDocument
 from config.model import ClientRole, MigrationConfig
 from evidence.clients import client_config
 from planning.handoff import offset_moves
+from planning.rollback import ReverseDrain
 from planning.routing import RoutingDocument as RoutingPlan
 
 TYPE = "kafkamig:index:ClientRouting"
@@ -24,6 +26,8 @@ class ClientRoutingArgs:
     config: MigrationConfig
     routing: dict[str, RoutingPlan]
     directory: Path
+    drain: ReverseDrain | None = None
+    """A rollback that stops the reverse flow: producers' documents first, then this drain, then consumers'."""
 
 
 def handoff_spec(cfg: MigrationConfig, client_name: str) -> dict[str, Any]:
@@ -50,14 +54,45 @@ class ClientRouting(pulumi.ComponentResource):
         super().__init__(TYPE, name, {}, opts)
         cfg = args.config
         self.resources: dict[str, RoutingDocument] = {}
-        for group, plan in sorted(args.routing.items()):
-            handoff = pulumi.Output.secret(handoff_spec(cfg, group)) if plan.role is ClientRole.CONSUMER else None
-            self.resources[group] = RoutingDocument(
-                f"{name}-{group}",
-                path=(args.directory / f"{group}.json").resolve().as_posix(),
-                document=plan.to_json(),
-                handoff=handoff,
-                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["handoff"]),
+        self.drain: ReverseFlowDrain | None = None
+        producers = {g: p for g, p in args.routing.items() if p.role is ClientRole.PRODUCER}
+        consumers = {g: p for g, p in args.routing.items() if p.role is ClientRole.CONSUMER}
+        for group, plan in sorted(producers.items()):
+            self.resources[group] = self._document(name, args.directory, group, plan, None, [])
+        consumers_after: list[pulumi.Resource] = []
+        if args.drain is not None:
+            pulumi.log.info(args.drain.describe(), self)
+            configs = {"green": client_config(cfg.green), "blue": client_config(cfg.blue)}
+            self.drain = ReverseFlowDrain(
+                f"{name}-reverse-drain",
+                args.drain,
+                pulumi.Output.secret(configs),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=list(self.resources.values()),
+                    additional_secret_outputs=["client_configs"],
+                ),
             )
+            consumers_after = [self.drain]
+        for group, plan in sorted(consumers.items()):
+            handoff = pulumi.Output.secret(handoff_spec(cfg, group))
+            self.resources[group] = self._document(name, args.directory, group, plan, handoff, consumers_after)
         self.documents = pulumi.Output.from_input({g: p.to_json() for g, p in args.routing.items()})
         self.register_outputs({"documents": self.documents})
+
+    def _document(
+        self,
+        name: str,
+        directory: Path,
+        group: str,
+        plan: RoutingPlan,
+        handoff: pulumi.Input[dict[str, Any]] | None,
+        after: list[pulumi.Resource],
+    ) -> RoutingDocument:
+        return RoutingDocument(
+            f"{name}-{group}",
+            path=(directory / f"{group}.json").resolve().as_posix(),
+            document=plan.to_json(),
+            handoff=handoff,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after, additional_secret_outputs=["handoff"]),
+        )

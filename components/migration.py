@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from planning.phases import (
     strategy_change_refusal,
     target_step,
 )
+from planning.rollback import ReverseDrain, consumers_move_with_reverse_stop, reverse_drain
 
 TYPE = "kafkamig:index:Migration"
 MIN_ISR = "min.insync.replicas"
@@ -60,6 +61,8 @@ class MigrationArgs:
     blue: ClusterInventory
     adopt_topics: dict[str, TopicInfo] = field(default_factory=dict)
     """Green topics that exist but this stack does not manage yet (see TopicMirrorArgs.adopt)."""
+    reverse_drain: ReverseDrain | None = None
+    """A rollback that stops the reverse flow: clients move and the drain passes before the flow stops."""
 
 
 def summary_props(args: MigrationArgs) -> dict[str, Any]:
@@ -96,6 +99,8 @@ class Migration(pulumi.ComponentResource):
         super().__init__(TYPE, name, summary_props(args), opts)
         cfg, plan = args.config, args.plan
         self._adopt = args.adopt_topics
+        self._drain = args.reverse_drain
+        self._late_flows: list[tuple[str, ReplicationFlowArgs]] = []
         child = pulumi.ResourceOptions(parent=self)
         protect = not cfg.allow_destroy
         after: list[pulumi.Resource] = []
@@ -127,9 +132,12 @@ class Migration(pulumi.ComponentResource):
         else:
             routing = ClientRouting(
                 f"{name}-routing",
-                ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory)),
+                ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory), args.reverse_drain),
                 pulumi.ResourceOptions(parent=self, depends_on=after),
             )
+        for flow_name, flow_args in self._late_flows:
+            # Stopped by a rollback: only after the clients moved and the drain passed.
+            ReplicationFlow(flow_name, flow_args, pulumi.ResourceOptions(parent=self, depends_on=[routing]))
         if plan.fence:
             blue_provider = kafka_provider(f"{name}-blue-kafka", cfg.blue, cfg.blue.resolved_bootstrap_servers, child)
             BlueFence(
@@ -201,24 +209,30 @@ class Migration(pulumi.ComponentResource):
         secrets_file: str,
         depends_on: list[pulumi.Resource],
     ) -> list[ReplicationFlow]:
-        """A->B, and B->A under the bidirectional strategy; each enabled as the plan says."""
+        """A->B, and B->A under the bidirectional strategy; each enabled as the plan says.
+
+        A flow a rollback's drain must outlive is created after the routing instead (`_late_flows`).
+        """
         active = {(f.source, f.target) for f in plan.flows}
         pairs = [(cfg.blue, cfg.green)]
         if cfg.strategy is Strategy.BIDIRECTIONAL:
             pairs.append((cfg.green, cfg.blue))
-        return [
-            ReplicationFlow(
-                f"{name}-flow-{source.alias}-{target.alias}",
-                ReplicationFlowArgs(
-                    flow=flow_spec(cfg, source, target, secrets_file),
-                    connect_url=connect_url,
-                    enabled=(source.alias, target.alias) in active,
-                    remote_topic_replication_factor=remote_topic_replication_factor(cfg),
-                ),
-                pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        flows = []
+        for source, target in pairs:
+            flow_name = f"{name}-flow-{source.alias}-{target.alias}"
+            flow_args = ReplicationFlowArgs(
+                flow=flow_spec(cfg, source, target, secrets_file),
+                connect_url=connect_url,
+                enabled=(source.alias, target.alias) in active,
+                remote_topic_replication_factor=remote_topic_replication_factor(cfg),
             )
-            for source, target in pairs
-        ]
+            if self._drain is not None and self._drain.flow == f"{source.alias}->{target.alias}":
+                self._late_flows.append((flow_name, flow_args))
+                continue
+            flows.append(
+                ReplicationFlow(flow_name, flow_args, pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+            )
+        return flows
 
 
 def _read_blue(cfg: MigrationConfig) -> ClusterInventory:
@@ -241,19 +255,52 @@ def _history(
     return [*applied.history, {**entry, "forced": forced} if forced else entry]
 
 
-def _unmanaged_green_topics(cfg: MigrationConfig, plan: MigrationPlan, applied: AppliedState) -> dict[str, TopicInfo]:
+def _read_green(cfg: MigrationConfig, plan: MigrationPlan, applied: AppliedState) -> ClusterInventory | None:
+    """Green as it is, where that matters: an existing (external) green, or one this stack already manages.
+
+    None when green is not there yet (this update creates it) or cannot be read (the
+    engine then reports what fails).
+    """
+    managed = bool(applied.outputs.get("greenTopics"))
+    if not plan.green_provisioned or not (cfg.green.runtime is RuntimeKind.EXTERNAL or managed):
+        return None
+    if cfg.green.runtime is RuntimeKind.KUBERNETES:
+        return None
+    try:
+        return read_inventory(client_config(cfg.green), cfg.gates.read_timeout_seconds)
+    except Exception:  # noqa: BLE001 - unreachable green: create as planned, the engine reports any conflict
+        return None
+
+
+def _distinct_from_blue(cfg: MigrationConfig, blue: ClusterInventory, green: ClusterInventory | None) -> None:
+    """Refuse, before anything is registered, a green that is blue under another address."""
+    if green is not None and green.cluster_id == blue.cluster_id:
+        raise PreflightError(
+            f"gate distinct-clusters failed: green ({cfg.green.alias}) at {cfg.green.resolved_bootstrap_servers} "
+            f"reports cluster id {green.cluster_id}, the same as blue ({cfg.blue.alias}): the migration would "
+            "create green's topics and ACLs on blue; point green.bootstrapServers at the new cluster"
+        )
+
+
+def _unmanaged_green_topics(
+    plan: MigrationPlan, applied: AppliedState, green: ClusterInventory | None
+) -> dict[str, TopicInfo]:
     """Planned green topics that already exist on green but are not in this stack yet (MM2 created them)."""
-    if not plan.topics or cfg.green.runtime not in (RuntimeKind.LOCAL, RuntimeKind.EXTERNAL, RuntimeKind.DOCKER):
-        return {}
     managed = set(applied.outputs.get("greenTopics") or [])
     wanted = {t.name for t in plan.topics} - managed
-    if not wanted or not managed:
+    if green is None or not wanted or not managed:
         return {}  # nothing new, or green is being created by this very update
-    try:
-        green = read_inventory(client_config(cfg.green), cfg.gates.read_timeout_seconds)
-    except Exception:  # noqa: BLE001 - unreachable green: create as planned, the engine reports any conflict
-        return {}
     return {name: green.topics[name] for name in wanted if name in green.topics}
+
+
+def _acls_to_manage(plan: MigrationPlan, applied: AppliedState, green: ClusterInventory | None) -> MigrationPlan:
+    """The plan without the ACLs green had before this stack: they are left alone, never deleted by it."""
+    if "greenAcls" not in applied.outputs and applied.outputs.get("greenTopics"):
+        return plan  # recorded before `greenAcls` existed: everything planned is this stack's already
+    managed = set(applied.outputs.get("greenAcls") or [])
+    existing = set(green.acls) if green is not None else set()
+    keep = tuple(a for a in plan.acls if a not in existing or a.key() in managed)
+    return replace(plan, acls=keep)
 
 
 def _entered_from(applied: AppliedState, move: Move) -> Step | None:
@@ -323,6 +370,10 @@ def run() -> None:
         transition = plan_transition(cfg, applied.step, applied.high_water, target)
         if not transition.allowed:
             raise TransitionRefused(transition.refusal or "")
+        if transition.move is Move.ROLLBACK and applied.step is not None:
+            both = consumers_move_with_reverse_stop(cfg, applied.step, target)
+            if both:
+                raise TransitionRefused(f"cannot roll back to {target.describe()}: {both}")
         blue = _read_blue(cfg)
         unfit = selection_refusal(cfg, blue)
         if unfit:
@@ -336,8 +387,18 @@ def run() -> None:
         raise pulumi.RunError(str(err)) from None
 
     entered_from = _entered_from(applied, transition.move)
-    adopt = _unmanaged_green_topics(cfg, plan, applied)
-    migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt))
+    green = _read_green(cfg, plan, applied)
+    try:
+        _distinct_from_blue(cfg, blue, green)
+    except MigrationError as err:
+        raise pulumi.RunError(str(err)) from None
+    plan = _acls_to_manage(plan, applied, green)
+    adopt = _unmanaged_green_topics(plan, applied, green)
+    drain = None
+    if transition.move is Move.ROLLBACK:
+        usable = {g: r for g, r in cfg.force.items() if spent_forces(applied.history, target).get(g) != r}
+        drain = reverse_drain(cfg, applied.step, target, blue, usable)
+    migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt, drain))
     completed = AppliedStep(
         "applied-step",
         step=target.as_output(),
@@ -357,6 +418,7 @@ def run() -> None:
     pulumi.export("routing", {g: d.to_json() for g, d in plan.routing.items()})
     pulumi.export("flows", [f"{f.source}->{f.target}" for f in plan.flows])
     pulumi.export("greenTopics", sorted(t.name for t in plan.topics))
+    pulumi.export("greenAcls", sorted(a.key() for a in plan.acls))
     pulumi.export("greenBootstrapServers", migration.green_bootstrap_servers)
     pulumi.export("connectUrl", migration.connect_url)
     pulumi.export("metricsUrl", migration.metrics_url)

@@ -147,6 +147,11 @@ class DockerRuntimeSpec(_Model):
     broker_port: int = Field(default=9092, ge=1, le=65535)
 
 
+def _addresses(bootstrap_servers: str) -> set[str]:
+    """The `host:port` entries of a bootstrap list, lower-cased."""
+    return {a.strip().lower() for a in bootstrap_servers.split(",") if a.strip()}
+
+
 class ClusterSpec(_Model):
     """One side of the migration (blue, the old cluster; green, the new one)."""
 
@@ -376,6 +381,13 @@ class MigrationConfig(_Model):
         if self.blue.alias == self.green.alias:
             raise ValueError(
                 f"blue.alias and green.alias are both {self.blue.alias!r}; give green its own alias (e.g. B)"
+            )
+        shared = _addresses(self.blue.resolved_bootstrap_servers) & _addresses(self.green.resolved_bootstrap_servers)
+        if shared:
+            raise ValueError(
+                f"green.bootstrapServers {self.green.resolved_bootstrap_servers!r} names blue's broker(s) "
+                f"{', '.join(sorted(shared))}: green must be another cluster, or the migration would copy blue "
+                "into itself; point green.bootstrapServers at the new cluster"
             )
         if self.strategy is Strategy.ONE_WAY and self.phase in PHASES_BIDIRECTIONAL_ONLY:
             raise ValueError(

@@ -6,12 +6,13 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from config.model import ClientRole, MigrationConfig
 from evidence.clients import client_config
 from evidence.inventory import read_inventory
+from evidence.lag import partition_lags, writes_since
 from evidence.metrics import Mm2Metrics, parse, scrape
 from evidence.topics import latest_timestamp_ms, read_offset_syncs
 from local_runtime.connect import ConnectClient, ConnectError
@@ -20,7 +21,7 @@ from planning.evidence import Evidence, FlowEvidence, GroupActivity, ParitySampl
 from planning.gates import Gate
 from planning.inventory import ClusterInventory
 from planning.naming import ConnectorKind, connector_name, offset_syncs_topic, remote_topic
-from planning.offsets import RecordId, SyncHistory, SyncKey
+from planning.offsets import RecordId, SyncHistory
 
 LAG_SETTLE_S = 10.0
 """How long a lag reading may wait for MM2's delayed offset-syncs (flushed every second) to land."""
@@ -113,56 +114,9 @@ class Collector:
         return self._lags_once(source, target, blue)
 
     def _lags_once(self, source: str, target: str, blue: ClusterInventory) -> list[PartitionLag]:
-        """Lag as a `read_committed` consumer sees the source: what MM2 (reading committed data) still has to copy.
-
-        The end is the last stable offset, and a partition whose uncopied tail holds only
-        transaction markers or aborted records has nothing left to copy (lag 0).
-        """
-        conf = self.conf[source]
-        syncs = read_offset_syncs(conf, offset_syncs_topic(target), self.timeout)
-        consumer = Consumer(
-            {
-                **conf,
-                "group.id": f"kafka-migration-gate-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-            }
+        return partition_lags(
+            self.conf[source], offset_syncs_topic(target), self._source_topics(source, blue), self.timeout
         )
-        try:
-            out = []
-            for topic, partitions in self._source_topics(source, blue).items():
-                for p in range(partitions):
-                    low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=self.timeout)
-                    history = syncs.get(SyncKey(topic, p))
-                    through = history.syncs[-1].upstream if history and history.syncs else None
-                    copied_next = low if through is None else max(through + 1, low)
-                    oldest = self._first_visible(consumer, topic, p, copied_next) if high > copied_next else None
-                    lag = 0 if oldest is None else max(0, high - oldest[0])
-                    seconds = 0.0 if oldest is None else max(0.0, time.time() - oldest[1] / 1000)
-                    out.append(PartitionLag(topic, p, low, high, through, lag, seconds))
-            return out
-        finally:
-            consumer.close()
-
-    def _first_visible(self, consumer: Consumer, topic: str, partition: int, offset: int) -> tuple[int, int] | None:
-        """Offset and timestamp (ms) of the first committed record at or after `offset`; None when there is none."""
-        consumer.assign([TopicPartition(topic, partition, offset)])
-        try:
-            deadline = time.monotonic() + self.timeout
-            while time.monotonic() < deadline:
-                msg = consumer.poll(max(0.0, deadline - time.monotonic()))
-                if msg is None:
-                    break
-                if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
-                        return None
-                    continue
-                return msg.offset(), msg.timestamp()[1]
-            # Unread within the timeout: count the whole tail as lag rather than call it copied.
-            return offset, int(time.time() * 1000)
-        finally:
-            consumer.unassign()
 
     def _connector_states(self, source: str, target: str) -> dict[str, str]:
         if not self.connect_url:
@@ -234,30 +188,10 @@ class Collector:
         return out
 
     def blue_writes(self, blue: ClusterInventory) -> dict[str, int]:
-        """Records appended to each migrated blue topic within the last idle window, by record timestamp.
-
-        Counting by timestamp sees a producer that writes once a minute as well as a busy
-        one, and needs no waiting: the first offset at or after `now - window` (Kafka's
-        ListOffsets by time) up to the end offset is what was written in the window.
-        Record timestamps are the producers' (CreateTime) unless the topic sets LogAppendTime.
-        """
+        """Records appended to each migrated blue topic within the last idle window (see `writes_since`)."""
         topics = {t.name: t.partitions for t in selected_topics(self.cfg, blue)}
         since_ms = int((time.time() - self.cfg.gates.idle_window_seconds) * 1000)
-        conf = self.conf[self.cfg.blue.alias]
-        consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
-        try:
-            wanted = [TopicPartition(t, p, since_ms) for t, n in sorted(topics.items()) for p in range(n)]
-            firsts = consumer.offsets_for_times(wanted, timeout=self.timeout) if wanted else []
-            written = dict.fromkeys(topics, 0)
-            for tp in firsts:
-                if tp.offset >= 0:  # -1: no record at or after the time
-                    end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=self.timeout)[
-                        1
-                    ]
-                    written[tp.topic] += end - tp.offset
-            return written
-        finally:
-            consumer.close()
+        return writes_since(self.conf[self.cfg.blue.alias], topics, since_ms, self.timeout)
 
 
 def _spread(history: SyncHistory, count: int) -> list:

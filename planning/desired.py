@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from config.model import MigrationConfig, Phase, Strategy
 from planning.inventory import AclEntry, ClusterInventory, TopicInfo
 from planning.naming import HEARTBEATS_TOPIC, checkpoints_topic, mm2_internal_topics, offset_syncs_topic, remote_topic
-from planning.phases import Step, phase_order
-from planning.routing import RoutingDocument, forward_flow_active, reverse_flow_active, routing_table
+from planning.phases import Step, forward_flow_active, phase_order, reverse_flow_active
+from planning.routing import RoutingDocument, routing_table
 
 READ_ONLY_OPERATIONS = ("Read", "Describe", "DescribeConfigs")
 CONNECT_WORKER_NAME = "migration"

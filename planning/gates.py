@@ -15,8 +15,8 @@ from typing import Any
 from config.model import ClientRole, MigrationConfig, Phase, Strategy
 from planning.desired import green_topics
 from planning.evidence import Evidence, FlowEvidence
-from planning.phases import Step
-from planning.routing import forward_flow_active, on_green, reverse_flow_active
+from planning.phases import Step, forward_flow_active, reverse_flow_active
+from planning.routing import on_green
 
 
 class Gate(StrEnum):
@@ -35,6 +35,9 @@ class Gate(StrEnum):
     BLUE_CONSUMERS_READ_GREEN = "blue-consumers-read-green"
     BLUE_IDLE = "blue-idle"
     SOAK_ELAPSED = "soak-elapsed"
+    GREEN_IDLE = "green-idle"
+    REVERSE_DRAINED = "reverse-drained"
+    REVERSE_COPIES_READ = "reverse-copies-read"
 
 
 NOT_OVERRIDABLE = frozenset({Gate.SOURCE_INTACT})

@@ -96,6 +96,26 @@ def target_step(cfg: MigrationConfig) -> Step:
     )
 
 
+def _reached(strategy: Strategy, current: Phase, phase: Phase) -> bool:
+    order = phase_order(strategy)
+    return phase in order and order.index(current) >= order.index(phase)
+
+
+def reverse_flow_active(cfg: MigrationConfig, step: Step) -> bool:
+    """B->A runs from `bidirectional` until `reverse-disabled` (bidirectional strategy only)."""
+    return cfg.strategy is Strategy.BIDIRECTIONAL and (
+        _reached(cfg.strategy, step.phase, Phase.BIDIRECTIONAL)
+        and not _reached(cfg.strategy, step.phase, Phase.REVERSE_DISABLED)
+    )
+
+
+def forward_flow_active(cfg: MigrationConfig, step: Step) -> bool:
+    """A->B runs from `replicating` until `mm2-stopped`."""
+    return _reached(cfg.strategy, step.phase, Phase.REPLICATING) and not _reached(
+        cfg.strategy, step.phase, Phase.MM2_STOPPED
+    )
+
+
 class Move(StrEnum):
     """Direction of a transition."""
 

@@ -20,9 +20,9 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
 from pydantic.alias_generators import to_camel
 
-from config.model import ClientGroup, ClientRole, MigrationConfig, Phase, Strategy
+from config.model import ClientGroup, ClientRole, MigrationConfig, Strategy
 from planning.naming import remote_topic
-from planning.phases import Step, phase_order
+from planning.phases import Step, reverse_flow_active
 
 ROUTING_FORMAT_VERSION: Final = 1
 """The document format this library publishes and reads; a new format gets a new number and schema file."""
@@ -162,26 +162,6 @@ def _describe(err: ValidationError) -> str:
         for e in err.errors(include_url=False)
     ]
     return "routing document refused: " + "; ".join(problems)
-
-
-def _reached(strategy: Strategy, current: Phase, phase: Phase) -> bool:
-    order = phase_order(strategy)
-    return phase in order and order.index(current) >= order.index(phase)
-
-
-def reverse_flow_active(cfg: MigrationConfig, step: Step) -> bool:
-    """B->A runs from `bidirectional` until `reverse-disabled` (bidirectional strategy only)."""
-    return cfg.strategy is Strategy.BIDIRECTIONAL and (
-        _reached(cfg.strategy, step.phase, Phase.BIDIRECTIONAL)
-        and not _reached(cfg.strategy, step.phase, Phase.REVERSE_DISABLED)
-    )
-
-
-def forward_flow_active(cfg: MigrationConfig, step: Step) -> bool:
-    """A->B runs from `replicating` until `mm2-stopped`."""
-    return _reached(cfg.strategy, step.phase, Phase.REPLICATING) and not _reached(
-        cfg.strategy, step.phase, Phase.MM2_STOPPED
-    )
 
 
 def on_green(client: ClientGroup, step: Step) -> bool:
