@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 
 from components.providers.connect_worker import LocalConnectWorker
-from config.model import MigrationConfig, RuntimeKind
+from config.model import MigrationConfig
 from local_runtime.connect import ConnectWorker
 from planning.desired import CONNECT_WORKER_NAME
 
@@ -59,7 +59,7 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
     def __init__(self, name: str, args: MirrorMakerWorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, {}, opts)
         cfg = args.config
-        if cfg.green.runtime is RuntimeKind.LOCAL and cfg.mm2.connect_url is None:
+        if cfg.mm2.connect_url is None:  # a local or external green: a worker on this machine
             spec = local_worker(cfg, args.green_bootstrap_servers, args.data_root)
             secrets = {
                 f"{c.alias}.password": c.security.password.get_secret_value()
@@ -80,8 +80,6 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
             self.metrics_url = pulumi.Output.from_input(spec.metrics_url)
             self.secrets_file = spec.secrets_file.as_posix()
         else:
-            if not cfg.mm2.connect_url:
-                raise ValueError("mm2.connectUrl is required when green is not on the local runtime")
             self.resource = None
             self.connect_url = pulumi.Output.from_input(cfg.mm2.connect_url)
             self.metrics_url = pulumi.Output.from_input(cfg.mm2.metrics_url)

@@ -24,7 +24,8 @@ ANY_ACL = AclBindingFilter(
 
 
 def acls(bootstrap: str) -> set[str]:
-    bindings = AdminClient({"bootstrap.servers": bootstrap}).describe_acls(ANY_ACL, request_timeout=10).result()
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # alive until the result is in
+    bindings = admin.describe_acls(ANY_ACL, request_timeout=10).result(timeout=15)
     return {f"{b.principal} {b.operation.name} {b.restype.name}:{b.name}" for b in bindings}
 
 
