@@ -29,7 +29,16 @@ from evidence.clients import client_config
 from evidence.collect import Collector
 from evidence.inventory import read_inventory
 from planning.desired import MigrationPlan, plan_migration, selected_topics, selection_refusal
-from planning.gates import Verdict, active_flows, blocking, evaluate, gates_for, spent_forces, stale_force_note
+from planning.gates import (
+    Gate,
+    Verdict,
+    active_flows,
+    blocking,
+    evaluate,
+    known_topic_ids,
+    spent_forces,
+    stale_force_note,
+)
 from planning.inventory import ClusterInventory, TopicInfo
 from planning.mm2 import flow_spec, remote_topic_replication_factor
 from planning.naming import offset_syncs_topic
@@ -38,11 +47,9 @@ from planning.phases import (
     Step,
     config_steps,
     furthest,
-    plan_transition,
-    strategy_change_refusal,
-    target_step,
 )
-from planning.rollback import ReverseDrain, consumers_move_with_reverse_stop, reverse_drain
+from planning.rollback import ReverseDrain, reverse_drain
+from planning.step_decision import decide_step
 
 TYPE = "kafkamig:index:Migration"
 MIN_ISR = "min.insync.replicas"
@@ -310,25 +317,18 @@ def _entered_from(applied: AppliedState, move: Move) -> Step | None:
     return Step.from_output(applied.history[-2]) if len(applied.history) >= 2 else None
 
 
-def _known_topic_ids(cfg: MigrationConfig, previous: dict[str, Any], blue: ClusterInventory) -> dict[str, str]:
-    """Ids of blue's migrated topics as first seen by this stack (a changed id means the topic was re-created)."""
-    known = {k: str(v) for k, v in (previous or {}).items() if cfg.topics.selects(k)}
-    for topic in selected_topics(cfg, blue):
-        if topic.topic_id and topic.name not in known:
-            known[topic.name] = topic.topic_id
-    return known
-
-
 def _run_gates(
-    cfg: MigrationConfig, applied: AppliedState, target: Step, blue: ClusterInventory, known_ids: dict[str, str]
+    cfg: MigrationConfig,
+    applied: AppliedState,
+    target: Step,
+    gates: tuple[Gate, ...],
+    blue: ClusterInventory,
+    known_ids: dict[str, str],
 ) -> tuple[list[Verdict], dict[str, str]]:
     """Evaluate the gates guarding this forward step; raise GateFailed at `up`, warn at preview."""
-    gates = gates_for(cfg, applied.step, target)
-    if not gates:
-        return [], {}
     flows = active_flows(cfg, applied.step) if applied.step else []
     connect_url, metrics_url = mm2_endpoints(cfg, DATA_ROOT)
-    evidence = Collector(cfg, connect_url, metrics_url).collect(blue, gates, flows, known_ids, applied.history)
+    evidence = Collector(cfg, connect_url, metrics_url).collect(blue, list(gates), flows, known_ids, applied.history)
     verdicts = evaluate(cfg, applied.step, target, evidence)
     spent = spent_forces(applied.history, target)
     failed, forced = blocking(verdicts, cfg.force, spent)
@@ -359,34 +359,24 @@ def run() -> None:
     """Config in, one step of the migration out. Errors stop the program before any resource is registered."""
     try:
         cfg = load_from_pulumi()
-        try:
-            target = target_step(cfg)
-        except ValueError as err:
-            raise TransitionRefused(str(err)) from None
         applied = read_applied_state()
-        changed = strategy_change_refusal(cfg, applied.outputs.get("strategy"), applied.step, applied.high_water)
-        if changed:
-            raise TransitionRefused(changed)
-        transition = plan_transition(cfg, applied.step, applied.high_water, target)
-        if not transition.allowed:
-            raise TransitionRefused(transition.refusal or "")
-        if transition.move is Move.ROLLBACK and applied.step is not None:
-            both = consumers_move_with_reverse_stop(cfg, applied.step, target)
-            if both:
-                raise TransitionRefused(f"cannot roll back to {target.describe()}: {both}")
+        decision = decide_step(cfg, applied.outputs.get("strategy"), applied.step, applied.high_water)
+        if decision.refusal or decision.target is None:
+            raise TransitionRefused(decision.refusal or "")
+        target, move = decision.target, decision.move
         blue = _read_blue(cfg)
         unfit = selection_refusal(cfg, blue)
         if unfit:
             raise ConfigError(unfit)
-        known_ids = _known_topic_ids(cfg, applied.outputs.get("blueTopicIds"), blue)
+        known_ids = known_topic_ids(cfg, applied.outputs.get("blueTopicIds"), blue)
         verdicts, forced = [], {}
-        if transition.move is Move.FORWARD:
-            verdicts, forced = _run_gates(cfg, applied, target, blue, known_ids)
+        if decision.gates:
+            verdicts, forced = _run_gates(cfg, applied, target, decision.gates, blue, known_ids)
         plan = plan_migration(cfg, target, blue, cfg.green.brokers)
     except MigrationError as err:
         raise pulumi.RunError(str(err)) from None
 
-    entered_from = _entered_from(applied, transition.move)
+    entered_from = _entered_from(applied, move)
     green = _read_green(cfg, plan, applied)
     try:
         _distinct_from_blue(cfg, blue, green)
@@ -395,7 +385,7 @@ def run() -> None:
     plan = _acls_to_manage(plan, applied, green)
     adopt = _unmanaged_green_topics(plan, applied, green)
     drain = None
-    if transition.move is Move.ROLLBACK:
+    if move is Move.ROLLBACK:
         usable = {g: r for g, r in cfg.force.items() if spent_forces(applied.history, target).get(g) != r}
         drain = reverse_drain(cfg, applied.step, target, blue, usable)
     migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt, drain))
@@ -403,7 +393,7 @@ def run() -> None:
         "applied-step",
         step=target.as_output(),
         high_water=furthest(applied.high_water, target, config_steps(cfg)).as_output(),
-        history=_history(applied, transition.move, target.as_output(), forced),
+        history=_history(applied, move, target.as_output(), forced),
         opts=pulumi.ResourceOptions(depends_on=[migration]),
     )
     pulumi.export("strategy", cfg.strategy.value)
@@ -412,7 +402,7 @@ def run() -> None:
     pulumi.export("history", completed.history)
     pulumi.export("gates", [v.to_json() for v in verdicts] if verdicts else applied.outputs.get("gates", []))
     # Forced to enter the current step (every earlier force stays in its history entry).
-    pulumi.export("forcedGates", forced if transition.move is not Move.NONE else applied.outputs.get("forcedGates", {}))
+    pulumi.export("forcedGates", forced if move is not Move.NONE else applied.outputs.get("forcedGates", {}))
     pulumi.export("blueClusterId", blue.cluster_id)
     pulumi.export("blueTopicIds", known_ids)
     pulumi.export("routing", {g: d.to_json() for g, d in plan.routing.items()})

@@ -7,14 +7,16 @@ cannot be forced, because the records it protects would be lost without a trace.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from config.model import ClientRole, MigrationConfig, Phase, Strategy
-from planning.desired import green_topics
+from planning.desired import green_topics, selected_topics
 from planning.evidence import Evidence, FlowEvidence
+from planning.inventory import ClusterInventory
 from planning.phases import Step, forward_flow_active, reverse_flow_active
 from planning.routing import on_green
 
@@ -377,3 +379,15 @@ def stale_force_note(gate: str, force: dict[str, str], spent: dict[str, str]) ->
             "set a new reason to force this step too)"
         )
     return ""
+
+
+def known_topic_ids(cfg: MigrationConfig, previous: Mapping[str, Any] | None, blue: ClusterInventory) -> dict[str, str]:
+    """Ids of blue's migrated topics as first seen by the stack (`source-intact`: a changed id means re-created).
+
+    `previous` is the stack's `blueTopicIds` output; topics new on blue are added with their id now.
+    """
+    known = {k: str(v) for k, v in (previous or {}).items() if cfg.topics.selects(k)}
+    for topic in selected_topics(cfg, blue):
+        if topic.topic_id and topic.name not in known:
+            known[topic.name] = topic.topic_id
+    return known

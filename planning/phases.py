@@ -161,9 +161,16 @@ def plan_transition(
                 f"start with phase {first} and move one step per `pulumi up`",
             )
         return Transition(None, target, Move.FORWARD)
-    if previous not in order:
-        # The config's client waves changed since the last update: place the old step by phase.
-        previous = _nearest_step(order, previous)
+    placed = place_step(order, previous)
+    if placed is None:
+        return Transition(
+            previous,
+            target,
+            Move.NONE,
+            f"the applied phase {previous.phase.value} is not a phase of the {cfg.strategy.value} strategy; "
+            "set strategy back to the one this stack was applied with",
+        )
+    previous = placed
     i, j = order.index(previous), order.index(target)
     if previous.consumer_waves != target.consumer_waves and configmap_routing(cfg):
         return Transition(previous, target, Move.FORWARD if j > i else Move.ROLLBACK, CONFIGMAP_HANDOFF)
@@ -201,8 +208,16 @@ def configmap_routing(cfg: MigrationConfig) -> bool:
     return bool(cfg.routing.kubernetes_namespace) and cfg.green.runtime is RuntimeKind.KUBERNETES
 
 
-def _nearest_step(order: list[Step], step: Step) -> Step:
+def place_step(order: list[Step], step: Step) -> Step | None:
+    """`step` in `order`, or the nearest step of its phase when the config's waves changed since it applied.
+
+    None when the phase is not one of this order (the strategy changed).
+    """
+    if step in order:
+        return step
     same_phase = [s for s in order if s.phase is step.phase]
+    if not same_phase:
+        return None
     return min(
         same_phase,
         key=lambda s: abs(s.producer_waves - step.producer_waves) + abs(s.consumer_waves - step.consumer_waves),

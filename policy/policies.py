@@ -54,7 +54,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from config.model import DEFAULT_TOPIC_EXCLUDES, Phase, Strategy  # noqa: E402
 from planning.naming import ConnectorKind  # noqa: E402
-from planning.phases import Step, steps  # noqa: E402
+from planning.phases import Step, place_step, steps  # noqa: E402
 
 RUNBOOK = "README.md#rolling-back-and-refused-gates"
 
@@ -370,19 +370,6 @@ def _set_step(step: Step) -> str:
     return f"phase {step.phase.value} with producerWaves={step.producer_waves} consumerWaves={step.consumer_waves}"
 
 
-def _place(order: list[Step], step: Step) -> Step | None:
-    """`step` in the order, or the nearest step of its phase (the config's waves changed since it applied)."""
-    if step in order:
-        return step
-    same_phase = [s for s in order if s.phase is step.phase]
-    if not same_phase:
-        return None
-    return min(
-        same_phase,
-        key=lambda s: abs(s.producer_waves - step.producer_waves) + abs(s.consumer_waves - step.consumer_waves),
-    )
-
-
 # --- no-phase-skip ---------------------------------------------------------------------------------
 
 
@@ -442,7 +429,7 @@ def validate_no_phase_skip(args: ResourceValidationArgs, report_violation: Repor
                 urn,
             )
         return
-    placed = _place(order, previous)
+    placed = place_step(order, previous)
     if placed is None:
         report_violation(
             _fix(

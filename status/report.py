@@ -35,9 +35,9 @@ from evidence.inventory import read_inventory
 from evidence.metrics import FlowMetrics, Mm2Metrics, parse, scrape
 from local_runtime.pulumi_cli import pulumi_bin, pulumi_env
 from planning.evidence import FlowEvidence, PartitionLag
-from planning.gates import Gate, Verdict, active_flows, blocking, evaluate, gates_for, spent_forces
+from planning.gates import Gate, Verdict, active_flows, blocking, evaluate, gates_for, known_topic_ids, spent_forces
 from planning.inventory import ClusterInventory
-from planning.phases import Step, config_steps
+from planning.phases import Step, config_steps, place_step
 from planning.routing import RoutingDocument
 from rehearsal.plots import PhaseSpan
 
@@ -322,17 +322,10 @@ def next_step(order: Sequence[Step], applied: Step | None) -> Step | None:
         return None
     if applied is None:
         return order[0]
-    if applied not in order:
-        same_phase = [s for s in order if s.phase is applied.phase]
-        if not same_phase:
-            return None
-        applied = min(
-            same_phase,
-            key=lambda s: (
-                abs(s.producer_waves - applied.producer_waves) + abs(s.consumer_waves - applied.consumer_waves)
-            ),
-        )
-    i = order.index(applied)
+    placed = place_step(list(order), applied)
+    if placed is None:
+        return None
+    i = order.index(placed)
     return order[i + 1] if i + 1 < len(order) else None
 
 
@@ -351,15 +344,6 @@ def gate_statuses(
 def unknown_gates(gates: Iterable[Gate], reason: str) -> list[GateStatus]:
     """Gates that could not be evaluated, each with the reason."""
     return [GateStatus(g.value, GateState.UNKNOWN, reason) for g in gates]
-
-
-def known_topic_ids(previous: Mapping[str, Any] | None, blue: ClusterInventory) -> dict[str, str]:
-    """Blue topic ids as first seen by the stack, plus those of new topics (as the program records them)."""
-    known = {k: str(v) for k, v in (previous or {}).items()}
-    for name, topic in blue.topics.items():
-        if topic.topic_id and name not in known:
-            known[name] = topic.topic_id
-    return known
 
 
 def _finite(value: float | None) -> float | None:
@@ -660,7 +644,7 @@ class LiveReader:
         if blue is None:
             return unknown_gates(gates, "not evaluated: blue cannot be read"), {}, []
         flows = active_flows(self.cfg, applied) if applied else []
-        known = known_topic_ids(outputs.get("blueTopicIds"), blue)
+        known = known_topic_ids(self.cfg, outputs.get("blueTopicIds"), blue)
         history = list(outputs.get("history") or [])
         try:
             evidence = self._collector().collect(blue, gates, flows, known, history)
