@@ -13,6 +13,7 @@ from components.providers.routing import RoutingDocument
 from config.model import ClientRole, MigrationConfig
 from evidence.clients import client_config
 from planning.handoff import offset_moves
+from planning.producer_switch import producer_switch
 from planning.rollback import ReverseDrain
 from planning.routing import RoutingDocument as RoutingPlan
 
@@ -58,7 +59,13 @@ class ClientRouting(pulumi.ComponentResource):
         producers = {g: p for g, p in args.routing.items() if p.role is ClientRole.PRODUCER}
         consumers = {g: p for g, p in args.routing.items() if p.role is ClientRole.CONSUMER}
         for group, plan in sorted(producers.items()):
-            self.resources[group] = self._document(name, args.directory, group, plan, None, [])
+            switch = producer_switch(cfg, next(c for c in cfg.clients if c.name == group))
+            spec = (
+                pulumi.Output.secret({"producerSwitch": switch.to_json(), "blueConfig": client_config(cfg.blue)})
+                if switch is not None
+                else None
+            )
+            self.resources[group] = self._document(name, args.directory, group, plan, spec, [])
         consumers_after: list[pulumi.Resource] = []
         if args.drain is not None:
             pulumi.log.info(args.drain.describe(), self)

@@ -327,7 +327,11 @@ class GateSettings(_Model):
     """Per flow, the most records MM2 may still have to copy for a lag gate to pass."""
     max_lag_seconds: float = Field(default=30.0, ge=0)
     data_parity_sample: int = Field(default=20, ge=0)
-    """Records per topic compared byte for byte between blue and green (0 disables)."""
+    """Records compared per partition of every running flow (key, value, headers, timestamp; 0 disables).
+
+    Shared between the oldest, a middle and the newest offset-syncs of the partition, each
+    comparing the records that follow the sync in order, not only the synced record.
+    """
     idle_window_seconds: float = Field(default=10.0, gt=0)
     """How long blue must show no produced bytes and no active group before a gate calls it idle."""
     soak_seconds: int = Field(default=24 * 3600, ge=0)
@@ -336,6 +340,8 @@ class GateSettings(_Model):
     """How long a consumer handoff waits for the group to leave blue and its offsets to be final."""
     read_timeout_seconds: float = Field(default=15.0, gt=0)
     """Bound on every read a gate makes from the clusters during preview/up."""
+    producer_flush_seconds: float = Field(default=5.0, ge=0)
+    """One-way producer switch: how long paused producers get to flush and stop before blue's end is read."""
 
 
 class RoutingSettings(_Model):

@@ -21,6 +21,7 @@ def _reader(conf: dict[str, Any]) -> Consumer:
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
         }
     )
 
@@ -93,5 +94,46 @@ def writes_since(conf: dict[str, Any], topics: dict[str, int], since_ms: int, ti
                 end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=timeout_s)[1]
                 written[tp.topic] += end - tp.offset
         return written
+    finally:
+        consumer.close()
+
+
+def uncopied_below(
+    source_conf: dict[str, Any], syncs_topic: str, ends: dict[tuple[str, int], int], timeout_s: float
+) -> dict[tuple[str, int], int]:
+    """Per partition, the offsets below `ends[(topic, partition)]` MM2 has not copied yet (0: all copied).
+
+    Copied means an offset-sync at or past the record; what lies between the newest
+    sync and the end counts only if a `read_committed` reader sees a record there.
+    """
+    syncs = read_offset_syncs(source_conf, syncs_topic, timeout_s)
+    consumer = _reader(source_conf)
+    try:
+        out = {}
+        for (topic, partition), end in sorted(ends.items()):
+            history = syncs.get(SyncKey(topic, partition))
+            low = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)[0]
+            copied_next = max(low, history.syncs[-1].upstream + 1 if history and history.syncs else 0)
+            oldest = _first_visible(consumer, topic, partition, copied_next, timeout_s) if end > copied_next else None
+            out[(topic, partition)] = 0 if oldest is None or oldest[0] >= end else end - oldest[0]
+        return out
+    finally:
+        consumer.close()
+
+
+def stable_ends(conf: dict[str, Any], topics: set[str], timeout_s: float) -> dict[tuple[str, int], int]:
+    """Last stable offset of every partition of `topics`: the end a `read_committed` reader (and MM2) sees."""
+    consumer = _reader(conf)
+    try:
+        out = {}
+        for topic in sorted(topics):
+            info = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            if info is None or info.error is not None:
+                continue
+            for partition in sorted(info.partitions):
+                out[(topic, partition)] = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=timeout_s
+                )[1]
+        return out
     finally:
         consumer.close()

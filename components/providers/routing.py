@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,10 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from config.model import OffsetReset
 from operations.engine_watch import EngineGone, bound_to_engine, require_engine
 from operations.handoff import HandoffRequest, hand_off
+from operations.producer_switch import switch_producer
 from planning.handoff import OffsetMove
 from planning.handoff_decision import document_content
+from planning.producer_switch import ProducerSwitch
 from planning.routing import published_form
 
 
@@ -65,6 +69,10 @@ def handoff_request(handoff: dict[str, Any], from_alias: str, target: dict[str, 
     )
 
 
+def _hand_off(request: HandoffRequest, sink: FileSink) -> dict[str, Any]:
+    return hand_off(request, sink).to_json()
+
+
 @bound_to_engine
 class RoutingDocumentProvider(ResourceProvider):
     """Create/update write the document; a consumer group changing cluster is handed over first."""
@@ -94,7 +102,10 @@ class RoutingDocumentProvider(ResourceProvider):
         return DiffResult(changes=changed or bool(replaces), replaces=replaces, delete_before_replace=True)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Publishes the new document; a consumer group that changes cluster is handed over first.
+        """Publishes the new document; a group that changes cluster is moved first.
+
+        A consumer group is handed over (operations/handoff.py); under one-way, a producer
+        group waits for MM2 to copy its blue records (operations/producer_switch.py).
 
         The published document (not the stored one) says where the clients are: a crash
         between the steps of an earlier handoff is resumed from there. A refusal or a
@@ -105,18 +116,24 @@ class RoutingDocumentProvider(ResourceProvider):
         last_applied, target = published_form(olds["document"]), published_form(news["document"])
         before = sink.read() or last_applied
         report = olds.get("last_handoff")
-        handoff = news.get("handoff")
-        if handoff and before.get("cluster") != target.get("cluster"):
-            try:
-                report = hand_off(handoff_request(handoff, before["cluster"], target), sink).to_json()
-            except EngineGone:
-                raise
-            except Exception:
-                sink.write(last_applied if last_applied.get("cluster") == before.get("cluster") else before)
-                raise
-        else:
+        handoff = news.get("handoff") or {}
+        switch = ProducerSwitch.from_json(handoff["producerSwitch"]) if "producerSwitch" in handoff else None
+        move: Callable[[], dict[str, Any]] | None = None
+        if switch is not None and switch.applies(before.get("cluster"), target.get("cluster")):
+            move = partial(switch_producer, switch, handoff["blueConfig"], sink, {**before, "paused": True}, target)
+        elif "groupId" in handoff and before.get("cluster") != target.get("cluster"):
+            move = partial(_hand_off, handoff_request(handoff, before["cluster"], target), sink)
+        if move is None:
             require_engine(f"publishing {news['path']}")
             sink.write(target)
+            return UpdateResult({**news, "last_handoff": report})
+        try:
+            report = move()
+        except EngineGone:
+            raise
+        except Exception:
+            sink.write(last_applied if last_applied.get("cluster") == before.get("cluster") else before)
+            raise
         return UpdateResult({**news, "last_handoff": report})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -129,7 +146,8 @@ class RoutingDocument(Resource, module="kafkamig", name="RoutingDocument"):
     document: pulumi.Output[dict[str, Any]]
     """What the clients follow (see planning/routing.py for the fields)."""
     last_handoff: pulumi.Output[dict[str, Any] | None]
-    """The last consumer handoff: offsets committed on the target and the re-read bound."""
+    """The last move that waited: a consumer handoff (offsets committed on the target and the re-read
+    bound) or a one-way producer switch (how long the producer was paused, and why)."""
 
     def __init__(
         self,
