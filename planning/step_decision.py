@@ -31,6 +31,16 @@ def decide_step(
     cfg: MigrationConfig, applied_strategy: str | None, applied: Step | None, high_water: Step | None
 ) -> StepDecision:
     """Target, move, gates and refusal for this config at the applied step (all pure)."""
+    unknown = sorted(set(cfg.force) - {g.value for g in Gate})
+    if unknown:
+        names = ", ".join(g.value for g in Gate)
+        return StepDecision(
+            None,
+            Move.NONE,
+            (),
+            f"force names {unknown}, which are not gates; a force key is one of: {names} "
+            "(remove it with `pulumi config rm --path 'force.<name>'`)",
+        )
     try:
         target = target_step(cfg)
     except ValueError as err:

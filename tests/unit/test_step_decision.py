@@ -47,3 +47,9 @@ def test_a_step_recorded_before_the_waves_changed_is_placed_by_phase() -> None:
     order = config_steps(make_config())
     assert place_step(order, Step(Phase.PRODUCERS_SWITCHED, 5, 0)) == Step(Phase.PRODUCERS_SWITCHED, 2, 0)
     assert place_step(config_steps(make_config(strategy="one-way")), Step(Phase.BIDIRECTIONAL)) is None
+
+
+def test_a_force_naming_no_gate_is_refused_with_the_gate_names() -> None:
+    cfg = make_config(phase="green-provisioned", force={"replicaton-lag": "typo"})
+    decision = decide_step(cfg, None, None, None)
+    assert decision.refusal and "['replicaton-lag']" in decision.refusal and "replication-lag" in decision.refusal
