@@ -30,6 +30,7 @@ from evidence.collect import Collector
 from evidence.inventory import read_inventory
 from planning.desired import MigrationPlan, plan_migration, selected_topics, selection_refusal
 from planning.gates import (
+    NOT_OVERRIDABLE,
     Gate,
     Verdict,
     active_flows,
@@ -253,13 +254,22 @@ def _read_blue(cfg: MigrationConfig) -> ClusterInventory:
 
 
 def _history(
-    applied: AppliedState, move: Move, step_json: dict[str, Any], forced: dict[str, str]
+    applied: AppliedState, move: Move, step_json: dict[str, Any], verdicts: list[Verdict], forced: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """The applied history, plus this move's step with the gates forced to enter it."""
+    """The applied history, plus this move's step with the gates forced to enter it.
+
+    A passing `source-intact` also records what it checked (`sourceChecked`), so a later
+    check judges only what MM2 copied since.
+    """
     if move is Move.NONE and applied.history:
         return applied.history
-    entry = {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}
-    return [*applied.history, {**entry, "forced": forced} if forced else entry]
+    entry: dict[str, Any] = {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    if forced:
+        entry["forced"] = forced
+    checked = next((v.figures.get("checkedThrough") for v in verdicts if v.gate is Gate.SOURCE_INTACT), None)
+    if checked:
+        entry["sourceChecked"] = checked
+    return [*applied.history, entry]
 
 
 def _read_green(cfg: MigrationConfig, plan: MigrationPlan, applied: AppliedState) -> ClusterInventory | None:
@@ -343,11 +353,17 @@ def _run_gates(
         lines = "\n".join(
             f"  {v.gate.value}: {v.summary}{stale_force_note(v.gate.value, cfg.force, spent)}" for v in failed
         )
+        forceable = [v.gate.value for v in failed if v.gate not in NOT_OVERRIDABLE]
+        override = (
+            " or override one named gate with `pulumi config set --path 'force.<gate>' '<reason>'` "
+            f"({', '.join(forceable)} can be; recorded in the stack outputs)"
+            if forceable
+            else f" ({', '.join(v.gate.value for v in failed)} cannot be forced)"
+        )
         raise GateFailed(
             [v.gate.value for v in failed],
             f"refused to enter {target.describe()}; nothing was changed. Failed gates:\n{lines}\n"
-            "Fix the cause and run `pulumi up` again, or override one named gate with "
-            "`pulumi config set --path 'force.<gate>' '<reason>'` (recorded in the stack outputs).",
+            f"Fix the cause and run `pulumi up` again,{override}.",
         )
     return verdicts, forced
 
@@ -393,7 +409,7 @@ def run() -> None:
         "applied-step",
         step=target.as_output(),
         high_water=furthest(applied.high_water, target, config_steps(cfg)).as_output(),
-        history=_history(applied, move, target.as_output(), forced),
+        history=_history(applied, move, target.as_output(), verdicts, forced),
         opts=pulumi.ResourceOptions(depends_on=[migration]),
     )
     pulumi.export("strategy", cfg.strategy.value)

@@ -329,8 +329,8 @@ class GateSettings(_Model):
     data_parity_sample: int = Field(default=20, ge=0)
     """Records compared per partition of every running flow (key, value, headers, timestamp; 0 disables).
 
-    Shared between the oldest, a middle and the newest offset-syncs of the partition, each
-    comparing the records that follow the sync in order, not only the synced record.
+    Shared between the partition's oldest, middle and newest copied records; each run is
+    compared in order from an offset-sync, so records between syncs are compared too.
     """
     idle_window_seconds: float = Field(default=10.0, gt=0)
     """How long blue must show no produced bytes and no active group before a gate calls it idle."""

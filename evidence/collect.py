@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from config.model import ClientRole, MigrationConfig
@@ -14,14 +12,15 @@ from evidence.clients import client_config
 from evidence.inventory import read_inventory
 from evidence.lag import partition_lags, writes_since
 from evidence.metrics import Mm2Metrics, parse, scrape
-from evidence.topics import latest_timestamp_ms, read_offset_syncs
+from evidence.parity import FlowSides, sample_flow
+from evidence.source_gaps import source_gaps
+from evidence.topics import latest_timestamp_ms
 from local_runtime.connect import ConnectClient, ConnectError
 from planning.desired import selected_topics
 from planning.evidence import Evidence, FlowEvidence, GroupActivity, ParitySample, PartitionLag
 from planning.gates import Gate
 from planning.inventory import ClusterInventory
-from planning.naming import ConnectorKind, connector_name, offset_syncs_topic, remote_topic
-from planning.offsets import RecordId, SyncHistory
+from planning.naming import ConnectorKind, connector_name, offset_syncs_topic
 
 LAG_SETTLE_S = 10.0
 """How long a lag reading may wait for MM2's delayed offset-syncs (flushed every second) to land."""
@@ -64,10 +63,27 @@ class Collector:
             Gate.SOURCE_INTACT,
         }
         flow_evidence = {f: self.flow(f, blue) for f in flows} if need & flow_gates else {}
-        parity = self.parity(blue) if Gate.DATA_PARITY in need else ()
+        parity = self.parity(blue, flows) if Gate.DATA_PARITY in need else ()
         groups = self.blue_groups() if need & {Gate.BLUE_CONSUMERS_READ_GREEN, Gate.BLUE_IDLE} else {}
         writes = self.blue_writes(blue) if Gate.BLUE_IDLE in need else None
-        return Evidence(time.time(), blue, green, flow_evidence, parity, groups, writes, known_topic_ids, history)
+        gaps, covered = (
+            source_gaps(self.cfg, self.conf, flows, blue, self.timeout, history)
+            if Gate.SOURCE_INTACT in need
+            else ((), {})
+        )
+        return Evidence(
+            time.time(),
+            blue,
+            green,
+            flow_evidence,
+            parity,
+            groups,
+            writes,
+            known_topic_ids,
+            history,
+            source_gaps=gaps,
+            source_covered=covered,
+        )
 
     def green_inventory(self) -> ClusterInventory | None:
         try:
@@ -152,23 +168,15 @@ class Collector:
 
     # --- data parity -----------------------------------------------------------------------
 
-    def parity(self, blue: ClusterInventory) -> tuple[ParitySample, ...]:
-        """Records at offsets MM2 mapped (exact offset-syncs), compared by key, value, headers and timestamp."""
-        a, b = self.cfg.blue.alias, self.cfg.green.alias
-        syncs = read_offset_syncs(self.conf[a], offset_syncs_topic(b), self.timeout)
-        pairs: list[tuple[str, int, int, int]] = []
-        for key, history in sorted(syncs.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
-            if key.topic in {t.name for t in selected_topics(self.cfg, blue)}:
-                pairs += [(key.topic, key.partition, s.upstream, s.downstream) for s in _spread(history, 3)]
-        pairs = pairs[: self.cfg.gates.data_parity_sample]
-        samples = []
-        for topic, partition, up, down in pairs:
-            remote = remote_topic(self.cfg.strategy, a, topic)
-            original = _record_at(self.conf[a], topic, partition, up, self.timeout)
-            copy = _record_at(self.conf[b], remote, partition, down, self.timeout)
-            if original is None:
-                continue  # removed by retention or compaction since
-            samples.append(ParitySample(topic, partition, up, down, original == copy))
+    def parity(self, blue: ClusterInventory, flows: list[str]) -> tuple[ParitySample, ...]:
+        """Every partition of every running flow (`A->B`, `B->A`), compared record by record (evidence/parity.py)."""
+        budget = self.cfg.gates.data_parity_sample
+        topics = selected_topics(self.cfg, blue)
+        samples: list[ParitySample] = []
+        for name in flows if budget else []:
+            source, target = name.split("->")
+            sides = FlowSides(name, self.conf[source], self.conf[target], self.cfg.strategy)
+            samples += sample_flow(sides, topics, budget, self.timeout)
         return tuple(samples)
 
     # --- blue activity ---------------------------------------------------------------------
@@ -192,24 +200,3 @@ class Collector:
         topics = {t.name: t.partitions for t in selected_topics(self.cfg, blue)}
         since_ms = int((time.time() - self.cfg.gates.idle_window_seconds) * 1000)
         return writes_since(self.conf[self.cfg.blue.alias], topics, since_ms, self.timeout)
-
-
-def _spread(history: SyncHistory, count: int) -> list:
-    """Up to `count` syncs spread over the history (oldest, middle, newest)."""
-    syncs = history.syncs
-    if len(syncs) <= count:
-        return list(syncs)
-    step = (len(syncs) - 1) / (count - 1)
-    return [syncs[round(i * step)] for i in range(count)]
-
-
-def _record_at(conf: dict[str, Any], topic: str, partition: int, offset: int, timeout_s: float) -> RecordId | None:
-    consumer = Consumer({**conf, "group.id": f"kafka-migration-gate-{uuid.uuid4()}", "enable.auto.commit": False})
-    try:
-        consumer.assign([TopicPartition(topic, partition, offset)])
-        msg = consumer.poll(timeout_s)
-        if msg is None or msg.error() or msg.offset() != offset:
-            return None
-        return RecordId(msg.key(), msg.value(), tuple(msg.headers() or []), msg.timestamp()[1])
-    finally:
-        consumer.close()

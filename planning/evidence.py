@@ -47,13 +47,22 @@ class FlowEvidence:
 
 @dataclass(frozen=True)
 class ParitySample:
-    """One record compared on both sides at offsets MM2 says are the same record."""
+    """What the data-parity gate compared on one partition of one flow (planning/parity.py, evidence/parity.py)."""
 
+    flow: str
     topic: str
+    """The topic on the flow's source; its copy on the target is `remote_topic` of it."""
     partition: int
-    upstream_offset: int
-    downstream_offset: int
-    equal: bool
+    compared: int = 0
+    """Records compared on both sides (key, value, headers, timestamp), a differing one included."""
+    repeated_copies: int = 0
+    """Copies MM2 delivered again (at least once), skipped."""
+    compacted_away: int = 0
+    """Records of a compacted topic on one side only (each cluster compacts on its own), skipped."""
+    difference: str | None = None
+    """The first record of the target that is not the copy it should be."""
+    unsampled: str | None = None
+    """When nothing was compared: `empty` (no committed record on the source) or why not (the gate fails)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,31 @@ class GroupActivity:
     members: int
     topics: tuple[str, ...]
     """Topics assigned to its members."""
+
+
+@dataclass(frozen=True)
+class SourceGap:
+    """Upstream offsets a flow skipped that are not known to be only transaction markers, aborted or compacted records.
+
+    See planning/source_gaps.py for how they are found.
+    """
+
+    flow: str
+    source: str
+    """The cluster the flow reads (`blue`, or `green` for B->A)."""
+    topic: str
+    partition: int
+    first: int
+    last: int
+    skipped: int
+    """How many of the offsets first..last MM2 did not copy (the others it wrote downstream in between)."""
+    downstream: tuple[int, int]
+    """Downstream offsets of the offset-syncs on either side: green's side of the range."""
+    log_start: int
+    verifiable: bool
+    """The range is still on the source (at or above its log start): a read_committed reader checked it."""
+    missing: int | None = None
+    """Verifiable: committed records in the range that MM2 did not copy; None when it could not be read back."""
 
 
 @dataclass(frozen=True)
@@ -81,3 +115,7 @@ class Evidence:
     known_topic_ids: dict[str, str] = field(default_factory=dict)
     """Blue topic ids recorded by earlier updates."""
     history: list[dict[str, Any]] = field(default_factory=list)
+    source_gaps: tuple[SourceGap, ...] = ()
+    """What the active flows skipped on their source that was not shown harmless (source-intact)."""
+    source_covered: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Flow -> `topic:partition` -> newest synced upstream offset the source-intact check looked through."""

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from config.model import ClientRole, MigrationConfig, Phase, Strategy
+from planning import parity, source_gaps
 from planning.desired import green_topics, selected_topics
 from planning.evidence import Evidence, FlowEvidence
 from planning.inventory import ClusterInventory
@@ -234,18 +235,18 @@ def _heartbeats(c: _Context) -> Verdict:
 
 
 def _data_parity(c: _Context) -> Verdict:
-    samples = c.evidence.parity
-    different = [f"{s.topic}:{s.partition}@{s.upstream_offset}" for s in samples if not s.equal]
-    wanted = c.cfg.gates.data_parity_sample
-    if wanted == 0:
+    """Every partition of every running flow sampled (planning/parity.py); records never compared fail it."""
+    if c.cfg.gates.data_parity_sample == 0:
         return Verdict(Gate.DATA_PARITY, True, "sampling disabled (gates.dataParitySample: 0)")
-    ok = bool(samples) and not different
-    summary = (
-        f"{len(samples)} sampled record(s) identical on both sides"
-        if ok
-        else ("no record could be sampled yet" if not samples else "different: " + "; ".join(different[:5]))
-    )
-    return Verdict(Gate.DATA_PARITY, ok, summary, {"sampled": len(samples), "different": different})
+    samples = c.evidence.parity
+    if not samples:
+        return Verdict(Gate.DATA_PARITY, False, "no partition to sample (no running flow or no selected topic)")
+    per_flow = parity.flow_figures(samples)
+    compared = parity.compared_summary(per_flow)
+    problems = parity.problems(samples)
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    summary = f"{'; '.join(problems[:5])}{more}; compared {compared}" if problems else f"identical: {compared}"
+    return Verdict(Gate.DATA_PARITY, not problems, summary, per_flow)
 
 
 def _mm2_healthy(c: _Context) -> Verdict:
@@ -279,8 +280,15 @@ def _source_intact(c: _Context) -> Verdict:
             if p.lag_records and p.log_start > copied_up_to + 1:
                 lost = p.log_start - copied_up_to - 1
                 problems.append(f"{f.name} {p.topic}:{p.partition}: {lost} record(s) deleted before MM2 copied them")
-    summary = "no source truncation or re-creation" if not problems else "; ".join(problems[:5])
-    return Verdict(Gate.SOURCE_INTACT, not problems, summary, {"problems": problems})
+    # Whether or not MM2 is behind now: offsets it skipped that were records (see planning/source_gaps.py).
+    problems += [source_gaps.describe(g) for g in c.evidence.source_gaps]
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    summary = "no source truncation, re-creation or skipped record" if not problems else "; ".join(problems[:5]) + more
+    gaps = [source_gaps.figures(g) for g in c.evidence.source_gaps]
+    figures: dict[str, Any] = {"problems": problems, "gaps": gaps}
+    if not problems:
+        figures["checkedThrough"] = c.evidence.source_covered  # recorded with the step: not judged again
+    return Verdict(Gate.SOURCE_INTACT, not problems, summary, figures)
 
 
 def _blue_consumers_read_green(c: _Context) -> Verdict:
