@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from config.model import ClusterSpec
@@ -33,3 +35,21 @@ def client_config(cluster: ClusterSpec, **extra: Any) -> dict[str, Any]:
 def admin(cluster: ClusterSpec) -> AdminClient:
     """An admin client for `cluster`."""
     return AdminClient(client_config(cluster))
+
+
+def committed_reader(conf: dict[str, Any], purpose: str, **extra: Any) -> Consumer:
+    """A consumer that reads what applications (and MM2) see: committed records only, never committing itself.
+
+    It reports each partition's end (`enable.partition.eof`), so a read can tell "nothing
+    more" from "not yet"; `extra` overrides (for example `auto.offset.reset`).
+    """
+    return Consumer(
+        {
+            **conf,
+            "group.id": f"kafka-migration-{purpose}-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+            **extra,
+        }
+    )

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from evidence.clients import committed_reader
 from evidence.topics import read_offset_syncs
 from planning.evidence import PartitionLag
 from planning.offsets import SyncKey
-
-
-def _reader(conf: dict[str, Any]) -> Consumer:
-    return Consumer(
-        {
-            **conf,
-            "group.id": f"kafka-migration-gate-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-        }
-    )
 
 
 def partition_lags(
@@ -36,7 +23,7 @@ def partition_lags(
     copy (lag 0). What was copied is the newest offset-sync in `syncs_topic`.
     """
     syncs = read_offset_syncs(source_conf, syncs_topic, timeout_s)
-    consumer = _reader(source_conf)
+    consumer = committed_reader(source_conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
         out = []
         for topic, partitions in topics.items():
@@ -84,7 +71,7 @@ def writes_since(conf: dict[str, Any], topics: dict[str, int], since_ms: int, ti
     by time) up to the end offset is what was written since. Record timestamps are the
     producers' (CreateTime) unless the topic sets LogAppendTime.
     """
-    consumer = _reader(conf)
+    consumer = committed_reader(conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
         wanted = [TopicPartition(t, p, since_ms) for t, n in sorted(topics.items()) for p in range(n)]
         firsts = consumer.offsets_for_times(wanted, timeout=timeout_s) if wanted else []
@@ -107,7 +94,7 @@ def uncopied_below(
     sync and the end counts only if a `read_committed` reader sees a record there.
     """
     syncs = read_offset_syncs(source_conf, syncs_topic, timeout_s)
-    consumer = _reader(source_conf)
+    consumer = committed_reader(source_conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
         out = {}
         for (topic, partition), end in sorted(ends.items()):
@@ -123,7 +110,7 @@ def uncopied_below(
 
 def stable_ends(conf: dict[str, Any], topics: set[str], timeout_s: float) -> dict[tuple[str, int], int]:
     """Last stable offset of every partition of `topics`: the end a `read_committed` reader (and MM2) sees."""
-    consumer = _reader(conf)
+    consumer = committed_reader(conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
         out = {}
         for topic in sorted(topics):

@@ -7,7 +7,6 @@ bounded by the gate's read timeout and ends at the partition's end without waiti
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from config.model import Strategy
+from evidence.clients import committed_reader
 from evidence.topics import read_offset_syncs
 from planning.evidence import ParitySample
 from planning.inventory import TopicInfo
@@ -52,7 +52,7 @@ def sample_flow(flow: FlowSides, topics: Sequence[TopicInfo], budget: int, timeo
     except (KafkaException, TimeoutError) as err:
         reason = f"the offset-syncs on {source} cannot be read: {err}"
         return [ParitySample(flow.name, t.name, p, unsampled=reason) for t, p in partitions]
-    upstream, downstream = _reader(flow.source_conf), _reader(flow.target_conf)
+    upstream, downstream = committed_reader(flow.source_conf, "parity"), committed_reader(flow.target_conf, "parity")
     try:
         return [
             _sample_partition(
@@ -68,19 +68,6 @@ def sample_flow(flow: FlowSides, topics: Sequence[TopicInfo], budget: int, timeo
     finally:
         upstream.close()
         downstream.close()
-
-
-def _reader(conf: dict[str, Any]) -> Consumer:
-    """What a consumer sees (committed records only); MM2's copies on the target are plain records either way."""
-    return Consumer(
-        {
-            **conf,
-            "group.id": f"kafka-migration-parity-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
 
 
 @dataclass(frozen=True)

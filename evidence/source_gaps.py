@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import bisect
 import time
-import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from config.model import MigrationConfig
+from evidence.clients import committed_reader
 from evidence.topics import partition_watermarks, read_topic
 from planning.desired import selected_topics
 from planning.evidence import SourceGap
@@ -80,17 +80,8 @@ def _written_syncs(
 def committed_counts(conf: dict[str, Any], skips: list[Skip], timeout_s: float) -> dict[Skip, int]:
     """Records a `read_committed` reader finds in each skip's range; a range not read back is left out."""
     deadline = time.monotonic() + timeout_s
-    consumer = Consumer(
-        {
-            **conf,
-            "group.id": f"kafka-migration-gate-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-            # A range retention deletes while it is read is an error, never a silent jump to the end.
-            "auto.offset.reset": "error",
-        }
-    )
+    # A range retention deletes while it is read is an error, never a silent jump to the end.
+    consumer = committed_reader(conf, "gate", **{"auto.offset.reset": "error"})
     counts: dict[Skip, int] = {}
     try:
         for span in _spans(skips):
