@@ -15,7 +15,7 @@ from rehearsal.run import RehearsalOptions, rehearse
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the rehearsal; exit status 1 if any record was lost."""
+    """Run the rehearsal; exit status 1 if a record was lost, an aborted one read, or the stray producer let in."""
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__)
     parser.add_argument("--strategy", choices=[s.value for s in Strategy], action="append", help="default: both")
     parser.add_argument("--out", type=Path, default=Path("rehearsal-report"))
@@ -36,10 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     report = write_report(runs, args.out)
     print_summary(runs, report, console)
     lost = sum(r.to_json()["lost"] for r in runs)
+    aborted_read = sum(r.to_json()["aborted_read"] for r in runs)
+    unrefused = [r.strategy for r in runs if r.stray is None or not r.stray.refused]
     if lost:
         console.print(f"[bold red]{lost} record(s) lost[/]")
+    if aborted_read:
+        console.print(f"[bold red]{aborted_read} record(s) of aborted transactions read[/]")
+    if unrefused:
+        console.print(f"[bold red]mm2-stopped not refused with a stray producer on blue: {', '.join(unrefused)}[/]")
+    if lost or aborted_read or unrefused:
         return 1
-    console.print("[green]no record lost[/]")
+    console.print("[green]no record lost, no aborted record read, the stray producer refused[/]")
     return 0
 
 

@@ -78,6 +78,8 @@ class LedgerData:
     pauses: Sequence[ConsumerPause] = ()
     attempts: int = 0
     """Produce calls, re-sends of failed deliveries included."""
+    aborted: frozenset[str] = frozenset()
+    """Ids of records written in transactions their producer aborted on purpose: no consumer may read one."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class TopicResult:
     """Deliveries beyond the first, per id."""
     order_violations: int
     """First deliveries of a record after a higher seq of the same (producer, key) was delivered."""
+    aborted_read: int = 0
+    """Distinct ids delivered to the group that belong to an aborted transaction."""
     produced_by_cluster: dict[str, int] = field(default_factory=dict)
     lost_by_cluster: dict[str, int] = field(default_factory=dict)
     lost_sample: tuple[str, ...] = ()
@@ -118,6 +122,7 @@ class Totals:
     duplicates: int
     order_violations: int
     max_consumer_pause_s: float
+    aborted_read: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,9 +134,9 @@ class CheckResult:
 
     @property
     def clean(self) -> bool:
-        """Nothing lost, duplicated or reordered."""
+        """Nothing lost, duplicated or reordered, and no record of an aborted transaction read."""
         t = self.totals
-        return t.lost == 0 and t.duplicates == 0 and t.order_violations == 0
+        return t.lost == 0 and t.duplicates == 0 and t.order_violations == 0 and t.aborted_read == 0
 
     def row(self, group: str, topic: str) -> TopicResult:
         """The result of `group` on `topic` (KeyError if the group does not read it)."""
@@ -176,6 +181,7 @@ def check_topic(group: str, topic: str, data: LedgerData) -> TopicResult:
         lost=len(lost),
         duplicates=len(deliveries) - len(consumed_ids),
         order_violations=order_violations(deliveries),
+        aborted_read=len(consumed_ids & data.aborted),
         produced_by_cluster=dict(Counter(p.cluster for p in produced.values())),
         lost_by_cluster=dict(Counter(produced[i].cluster for i in lost)),
         lost_sample=tuple(lost[:LOST_SAMPLE]),
@@ -199,5 +205,6 @@ def check(data: LedgerData, clients: Iterable[ClientGroup]) -> CheckResult:
         duplicates=sum(r.duplicates for r in rows),
         order_violations=sum(r.order_violations for r in rows),
         max_consumer_pause_s=max((g.max_consumer_pause_s for g in groups), default=0.0),
+        aborted_read=sum(r.aborted_read for r in rows),
     )
     return CheckResult(tuple(groups), totals)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
@@ -44,6 +45,7 @@ def summary_table(runs: list[RunResult]) -> Table:
         "lost",
         "duplicates",
         "order breaks",
+        "aborted read",
         "max pause",
         "time",
     ):
@@ -51,6 +53,7 @@ def summary_table(runs: list[RunResult]) -> Table:
     for r in runs:
         j = r.to_json()
         lost_style = "bold red" if j["lost"] else "green"
+        aborted_style = "bold red" if j["aborted_read"] else "green"
         table.add_row(
             r.strategy,
             str(len(r.phases)),
@@ -60,6 +63,7 @@ def summary_table(runs: list[RunResult]) -> Table:
             f"[{lost_style}]{j['lost']}[/]",
             str(j["duplicates"]),
             str(j["order_violations"]),
+            f"[{aborted_style}]{j['aborted_read']}[/]",
             f"{j['max_consumer_pause_s']:.1f}s",
             f"{j['duration_s']:.0f}s",
         )
@@ -67,16 +71,28 @@ def summary_table(runs: list[RunResult]) -> Table:
 
 
 def print_summary(runs: list[RunResult], report: Path, console: Console) -> None:
-    """The table, then every group/topic that lost, duplicated or reordered anything."""
+    """The table, every group/topic that lost, duplicated, reordered or read an aborted record; then the drills."""
     console.print(summary_table(runs))
     for r in runs:
         if r.check is None:
             continue
         for g in r.check.groups:
             for t in g.topics:
-                if t.lost or t.duplicates or t.order_violations:
+                if t.lost or t.duplicates or t.order_violations or t.aborted_read:
                     console.print(
                         f"  {r.strategy} {g.group}/{t.topic}: lost {t.lost}, duplicates {t.duplicates}, "
-                        f"order breaks {t.order_violations}"
+                        f"order breaks {t.order_violations}, aborted read {t.aborted_read}"
                     )
+    for r in runs:
+        j = r.to_json()
+        for name, t in r.transactions.items():
+            console.print(
+                f"  {r.strategy} {name}: {t['committed']} transactions committed, {t['aborted']} aborted on purpose "
+                f"({j['aborted_records']} records), {j['aborted_read']} aborted record(s) read",
+                soft_wrap=True,
+            )
+        if r.stray is not None:
+            verdict = "refused" if r.stray.refused else "[bold red]NOT refused[/]"
+            line = f"  {r.strategy} stray producer at mm2-stopped: {verdict}: {escape(r.stray.line)}"
+            console.print(line, soft_wrap=True)
     console.print(f"report: {report}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi import automation as auto
 
 from config.load import config_from_mapping
 from config.model import ClientRole, MigrationConfig, Phase, Strategy
@@ -22,12 +23,13 @@ from local_runtime import kafka
 from local_runtime.paths import PROJECT_ROOT
 from local_runtime.ports import free_ports
 from local_runtime.process import stop_all_under
-from local_runtime.stack_harness import MigrationStack
+from local_runtime.stack_harness import GATE_REFUSAL, MigrationStack
 from planning.gates import active_flows
 from planning.phases import Step, config_steps
 from rehearsal.checker import CheckResult, check
 from rehearsal.estate import seed
-from rehearsal.workload import ConsumerSpec, Ledger, Workload
+from rehearsal.stray import STRAY_EVERY_S, StrayProducer
+from rehearsal.workload import ConsumerSpec, Ledger, ProducerSpec, TransactionalProducerClient, Workload
 
 Say = Callable[[str], None]
 
@@ -37,6 +39,11 @@ CONSUMER_MIX: dict[str, ConsumerSpec] = {
     "reconciler": ConsumerSpec(assign=True),
 }
 """How the rehearsal runs the dev stack's consumer groups beyond one plain subscribing client each."""
+
+PRODUCER_MIX: dict[str, ProducerSpec] = {
+    "ledger-writer": ProducerSpec(transactional=True, abort_every=3),
+}
+"""Producer groups that do not run as one plain idempotent producer each."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,18 @@ class PhaseSpan:
         return {"name": self.name, "start": self.start, "end": self.end, "duration": round(self.end - self.start, 1)}
 
 
+@dataclass(frozen=True)
+class StrayCheck:
+    """What `pulumi up` to `mm2-stopped` did while a stray producer still wrote to blue."""
+
+    refused: bool
+    """Refused by the blue-idle gate (anything else fails the rehearsal)."""
+    line: str
+    """The refusal's blue-idle line, or what happened instead."""
+    records: int
+    """Records the stray wrote."""
+
+
 @dataclass
 class RunResult:
     """What a run measured (the report's `runs[]` entry)."""
@@ -83,6 +102,10 @@ class RunResult:
     lag: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     check: CheckResult | None = None
     ledger: Ledger | None = None
+    stray: StrayCheck | None = None
+    """None if the run stopped before `mm2-stopped`."""
+    transactions: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Transactional producer -> transactions committed and aborted on purpose."""
     duration_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -95,9 +118,14 @@ class RunResult:
             "lost": totals.lost if totals else 0,
             "duplicates": totals.duplicates if totals else 0,
             "order_violations": totals.order_violations if totals else 0,
+            "aborted_read": totals.aborted_read if totals else 0,
+            "aborted_records": len(self.ledger.snapshot().aborted) if self.ledger else 0,
+            "transactions": self.transactions,
             "max_consumer_pause_s": round(totals.max_consumer_pause_s, 2) if totals else 0.0,
             "rollbacks": self.rollbacks,
             "gates": self.gates,
+            "stray_producer_refused": self.stray.refused if self.stray else None,
+            "stray_producer_gate": self.stray.line if self.stray else None,
             "groups": self.check.to_json()["groups"] if self.check else [],
             "duration_s": round(self.duration_s, 1),
         }
@@ -129,24 +157,58 @@ def rehearsal_config(opts: RehearsalOptions, blue_bootstrap: str, routing_dir: P
     return cfg
 
 
+def rollback_drills(cfg: MigrationConfig) -> dict[Step, int]:
+    """Step -> how many steps the drill there rolls back under traffic before walking forward again.
+
+    Bidirectional: from the first producer wave back to `replicating` (the rollback that
+    stops green->blue and waits for its drain), and from the first consumer wave back one.
+    One-way: from the first producer wave back one.
+    """
+    producers, consumers = cfg.wave_count(ClientRole.PRODUCER), cfg.wave_count(ClientRole.CONSUMER)
+    if cfg.strategy is Strategy.BIDIRECTIONAL:
+        return {Step(Phase.PRODUCERS_SWITCHED, 1, 0): 2, Step(Phase.CONSUMERS_SWITCHED, producers, 1): 1}
+    return {Step(Phase.PRODUCERS_SWITCHED, 1, consumers): 1}
+
+
 def walk_plan(cfg: MigrationConfig, opts: RehearsalOptions) -> list[tuple[Step, bool]]:
-    """Steps in order, with the rollback drill inserted: (step, is_rollback)."""
+    """Steps in order, with the rollback drills inserted: (step, is_rollback)."""
     order = config_steps(cfg)
     if opts.stop_after is not None:
         order = order[: order.index(opts.stop_after) + 1]
-    plan = [(s, False) for s in order]
-    if not opts.rollback_drill:
-        return plan
-    if cfg.strategy is Strategy.BIDIRECTIONAL:
-        drill_at, back_to = Step(Phase.CONSUMERS_SWITCHED, cfg.wave_count(ClientRole.PRODUCER), 1), 1
-    else:
-        drill_at, back_to = Step(Phase.PRODUCERS_SWITCHED, 1, cfg.wave_count(ClientRole.CONSUMER)), 1
-    steps_only = [s for s, _ in plan]
-    if drill_at not in steps_only:
-        return plan
-    i = steps_only.index(drill_at)
-    drill = [(steps_only[i - back_to], True), (drill_at, False)]
-    return plan[: i + 1] + drill + plan[i + 1 :]
+    drills = rollback_drills(cfg) if opts.rollback_drill else {}
+    plan: list[tuple[Step, bool]] = []
+    for i, step in enumerate(order):
+        plan.append((step, False))
+        back = drills.get(step)
+        if back:
+            plan.append((order[i - back], True))
+            plan.extend((s, False) for s in order[i - back + 1 : i + 1])
+    return plan
+
+
+def stray_interval(idle_window_s: float) -> float:
+    """The stray's interval: `STRAY_EVERY_S` if shorter than the blue-idle window (so every window holds a write)."""
+    return STRAY_EVERY_S if idle_window_s > STRAY_EVERY_S else idle_window_s / 2
+
+
+def up_with_stray_producer(stack: MigrationStack, blue_bootstrap: str, idle_window_s: float) -> StrayCheck:
+    """`pulumi up` once while a stray producer writes to blue; it must be refused by the blue-idle gate.
+
+    Raises:
+        auto.CommandError: The `up` failed for another reason than a gate refusal.
+    """
+    with StrayProducer(blue_bootstrap, stray_interval(idle_window_s)) as stray:
+        stray.wait_first()
+        try:
+            stack.up()
+        except auto.CommandError as err:
+            message = str(err)
+            if GATE_REFUSAL not in message:
+                raise
+            line = next((x.strip() for x in message.splitlines() if "blue-idle:" in x), "")
+            refusal = next(x.strip() for x in message.splitlines() if GATE_REFUSAL in x)
+            return StrayCheck(bool(line), line or f"refused without blue-idle: {refusal}", stray.sent)
+    return StrayCheck(False, "pulumi up was not refused: MM2 stopped while blue was still written", stray.sent)
 
 
 class LagSampler(threading.Thread):
@@ -231,14 +293,19 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             rate_per_s=opts.rate_per_s,
             consumers_ignore_committed=opts.consumers_ignore_committed,
             consumer_specs=CONSUMER_MIX,  # a group missing from Pulumi.dev.yaml fails here, loudly
+            producer_specs=PRODUCER_MIX,
         )
         cleanup.callback(_stop_quietly, workload, say)
         plan = walk_plan(cfg, opts)
         for n, (step, rollback) in enumerate(plan, 1):
             span = PhaseSpan(("rollback to " if rollback else "") + step.describe(), time.time())
-            t0 = time.monotonic()
             sampler.step = None  # no sample while flows are being switched (their syncs may be deleted)
             stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
+            if step.phase is Phase.MM2_STOPPED and not rollback:
+                result.stray = up_with_stray_producer(stack, blue.bootstrap_servers, cfg.gates.idle_window_seconds)
+                verdict = "refused" if result.stray.refused else "NOT REFUSED (the rehearsal fails)"
+                say(f"{step.describe()} with a stray producer on blue: {verdict}: {result.stray.line}")
+            t0 = time.monotonic()
             stack.up_when_gates_pass(opts.gate_wait_s)
             took = time.monotonic() - t0
             gates = stack.outputs().get("gates") or []
@@ -269,6 +336,11 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             time.sleep(opts.dwell_s)
         say("stopping producers, letting consumers drain")
         workload.stop(opts.drain_s)
+        result.transactions = {
+            p.name: {"committed": p.committed, "aborted": p.aborted}
+            for p in workload.producers
+            if isinstance(p, TransactionalProducerClient)
+        }
         result.phases[-1].end = time.time()
         result.ledger = workload.ledger
         result.check = check(workload.ledger.snapshot(), cfg.clients)

@@ -17,7 +17,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -51,6 +51,10 @@ STATIC_SESSION_TIMEOUT_MS = 10_000
 """`session.timeout.ms` of static members: a handoff waits this long after they close (librdkafka's is 45 s)."""
 ASSIGN_REFRESH_S = 3.0
 """How often an `assign()` client looks for partitions of its topics it has not assigned yet (`B.orders` appears)."""
+TRANSACTION_S = 0.5
+"""A transactional producer starts a transaction at most this often (a few records each)."""
+TRANSACTION_TIMEOUT_S = 30.0
+"""Bound on `init_transactions`, commit and abort calls."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class Ledger:
         self._produced: list[ProducedRecord] = []
         self._consumed: list[ConsumedRecord] = []
         self._pauses: list[ConsumerPause] = []
+        self._aborted: set[str] = set()
         self._attempts = 0
         self._per_second: defaultdict[str, Counter[int]] = defaultdict(Counter)
 
@@ -141,10 +146,21 @@ class Ledger:
         with self._lock:
             self._pauses.append(pause)
 
+    def add_aborted(self, ids: Iterable[str]) -> None:
+        """Ids of records in a transaction their producer aborted on purpose (never re-sent)."""
+        with self._lock:
+            self._aborted.update(ids)
+
     def snapshot(self) -> LedgerData:
         """A consistent copy of everything recorded so far."""
         with self._lock:
-            return LedgerData(tuple(self._produced), tuple(self._consumed), tuple(self._pauses), self._attempts)
+            return LedgerData(
+                tuple(self._produced),
+                tuple(self._consumed),
+                tuple(self._pauses),
+                self._attempts,
+                frozenset(self._aborted),
+            )
 
     def traffic(self) -> dict[str, list[tuple[float, int]]]:
         """Cluster alias -> (epoch second, acknowledged records), zero-filled over the whole run."""
@@ -157,12 +173,14 @@ class Ledger:
         return {cluster: [(float(s), c[s]) for s in span] for cluster, c in sorted(counts.items())}
 
     def dump_jsonl(self, path: Path) -> None:
-        """One JSON object per line, with `kind` produced, consumed or pause; then a summary line."""
+        """One JSON object per line, with `kind` produced, consumed, pause or aborted (an id); then a summary line."""
         data = self.snapshot()
         with path.open("w") as out:
             for kind, records in (("produced", data.produced), ("consumed", data.consumed), ("pause", data.pauses)):
                 for r in records:
                     out.write(json.dumps({"kind": kind, **asdict(r)}) + "\n")
+            for record_id in sorted(data.aborted):
+                out.write(json.dumps({"kind": "aborted", "id": record_id}) + "\n")
             out.write(json.dumps({"kind": "summary", "attempts": data.attempts}) + "\n")
 
 
@@ -276,24 +294,36 @@ class ProducerClient(_Client):
             self._disconnect()
             self._target = target
             if target is not None:
-                self._producer = Producer(
-                    {
-                        "bootstrap.servers": target[1],
-                        "security.protocol": target[2],
-                        "client.id": self.name,
-                        "enable.idempotence": True,
-                        "acks": "all",
-                        "message.timeout.ms": self._message_timeout_ms,
-                    }
-                )
+                self._producer = self._connect(target)
                 self._next_due.clear()
         self._doc = doc
+
+    def kafka_config(self, bootstrap_servers: str, security_protocol: str) -> dict[str, Any]:
+        """The librdkafka settings this client connects with."""
+        return {
+            "bootstrap.servers": bootstrap_servers,
+            "security.protocol": security_protocol,
+            "client.id": self.name,
+            "enable.idempotence": True,
+            "acks": "all",
+            "message.timeout.ms": self._message_timeout_ms,
+        }
+
+    def _connect(self, target: tuple[str, str, str]) -> Producer:
+        """A producer on `target` (cluster alias, bootstrap servers, security protocol)."""
+        return Producer(self.kafka_config(target[1], target[2]))
 
     def _step(self) -> None:
         if self._producer is None or self._doc is None:
             time.sleep(REFRESH_S / 2)
             return
         self._resend_failed()
+        self._produce_due()
+        self._producer.poll(0.02)
+
+    def _produce_due(self) -> None:
+        """Send the records that are due on every topic of the document."""
+        assert self._doc is not None
         now = time.monotonic()
         for physical, logical in self._doc.topics.items():
             due = self._next_due.setdefault(physical, now)
@@ -301,7 +331,6 @@ class ProducerClient(_Client):
                 self._send(self._next_record(logical), physical)
                 due += self._interval
             self._next_due[physical] = due
-        self._producer.poll(0.02)
 
     def _next_record(self, topic: str) -> _Outgoing:
         key = self._keys[self._sent[topic] % len(self._keys)]
@@ -310,7 +339,8 @@ class ProducerClient(_Client):
         self._seq[(topic, key)] += 1
         return _Outgoing(uuid.uuid4().hex, self.name, topic, key, seq, time.time())
 
-    def _send(self, record: _Outgoing, physical: str) -> None:
+    def _send(self, record: _Outgoing, physical: str) -> bool:
+        """Hand `record` to the producer; False if its queue was full (the record waits in `_failed`)."""
         assert self._producer is not None and self._target is not None
         try:
             self._producer.produce(
@@ -322,27 +352,29 @@ class ProducerClient(_Client):
             )
         except BufferError:
             self._failed.append(record)  # local queue full: try again on the next step
-            return
+            return False
         self._ledger.add_attempt()
+        return True
 
     def _delivered(self, record: _Outgoing, cluster: str, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
             log.warning("producer %s: record %s failed on %s (%s); re-sending it", self.name, record.id, cluster, err)
             self._failed.append(record)
             return
-        self._ledger.add_produced(
-            ProducedRecord(
-                id=record.id,
-                producer=self.name,
-                cluster=cluster,
-                topic=record.topic,
-                key=record.key,
-                seq=record.seq,
-                partition=msg.partition() or 0,
-                offset=msg.offset() or 0,
-                produced_at=record.produced_at,
-                acked_at=time.time(),
-            )
+        self._ledger.add_produced(self._acknowledged(record, cluster, msg))
+
+    def _acknowledged(self, record: _Outgoing, cluster: str, msg: Message) -> ProducedRecord:
+        return ProducedRecord(
+            id=record.id,
+            producer=self.name,
+            cluster=cluster,
+            topic=record.topic,
+            key=record.key,
+            seq=record.seq,
+            partition=msg.partition() or 0,
+            offset=msg.offset() or 0,
+            produced_at=record.produced_at,
+            acked_at=time.time(),
         )
 
     def _resend_failed(self) -> int:
@@ -374,6 +406,140 @@ class ProducerClient(_Client):
         while self._producer is not None and time.monotonic() < deadline:
             self._flush()
             if not self._resend_failed():
+                break
+        self._disconnect()
+        if self._failed:
+            log.warning("producer %s stopped with %d unacknowledged record(s)", self.name, len(self._failed))
+
+
+class TransactionalProducerClient(ProducerClient):
+    """A `ProducerClient` that writes in transactions and aborts every `abort_every`-th on purpose.
+
+    Each step is one whole transaction: begin, send the records that are due (failed ones
+    first), flush, then commit or abort. Delivery reports are held until the outcome: a
+    commit records them as produced; an abort on purpose records their ids as aborted (a
+    read_committed consumer must never see them; they are not re-sent, later records have
+    new ids); a failed delivery aborts the transaction and every record of it is re-sent,
+    unchanged, in the next one. A step never leaves a transaction open, so a routing change
+    (read between steps) flushes and closes like `ProducerClient`.
+
+    `transactional.id` is the client's name on every connection. A move closes the
+    producer only after its transaction ended, so the next `init_transactions` (on either
+    cluster; transaction state is per cluster and MM2 does not copy it) fences nothing but
+    a closed predecessor and finds nothing to abort.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        routing_dir: Path,
+        keys: Sequence[str],
+        rate_per_s: float,
+        ledger: Ledger,
+        *,
+        abort_every: int = 0,
+        stop_timeout_s: float = 60,
+    ) -> None:
+        super().__init__(name, routing_dir, keys, rate_per_s, ledger, stop_timeout_s=stop_timeout_s)
+        if abort_every < 0:
+            raise ValueError(f"producer {name}: abort_every must be 0 (never) or positive, not {abort_every}")
+        self.abort_every = abort_every
+        self.committed = 0
+        """Transactions committed."""
+        self.aborted = 0
+        """Transactions aborted on purpose."""
+        self._in_transaction: list[_Outgoing] = []
+        self._held: list[ProducedRecord] = []
+        self._delivery_failed = False
+        self._next_transaction = 0.0
+
+    def kafka_config(self, bootstrap_servers: str, security_protocol: str) -> dict[str, Any]:
+        return {**super().kafka_config(bootstrap_servers, security_protocol), "transactional.id": self.name}
+
+    def _connect(self, target: tuple[str, str, str]) -> Producer:
+        producer = super()._connect(target)
+        producer.init_transactions(TRANSACTION_TIMEOUT_S)
+        return producer
+
+    def _step(self) -> None:
+        if self._producer is None or self._doc is None:
+            time.sleep(REFRESH_S / 2)
+            return
+        wait = self._next_transaction - time.monotonic()
+        if wait > 0:
+            time.sleep(min(REFRESH_S / 2, wait))
+            return
+        self._next_transaction = time.monotonic() + TRANSACTION_S
+        self._transact(produce_due=True)
+
+    def _transact(self, *, produce_due: bool) -> int:
+        """One transaction: re-sends, then (if `produce_due`) the due records; returns how many were sent."""
+        assert self._producer is not None
+        self._producer.begin_transaction()
+        resent = self._resend_failed()
+        if produce_due:
+            self._produce_due()
+        self._flush()  # every record on the broker before the outcome (an abort would purge unsent ones)
+        on_purpose = not resent and self.abort_every > 0 and (self.committed + self.aborted + 1) % self.abort_every == 0
+        committed = self._end_transaction(commit=not (on_purpose or self._delivery_failed))
+        sent = len(self._in_transaction)
+        if committed:
+            now = time.time()
+            for record in self._held:
+                self._ledger.add_produced(replace(record, acked_at=now))
+            self.committed += 1
+        elif on_purpose and not self._delivery_failed:
+            self._ledger.add_aborted(r.id for r in self._in_transaction)
+            self.aborted += 1
+        else:
+            self._failed = deque([*self._in_transaction, *self._failed])
+        self._in_transaction, self._held, self._delivery_failed = [], [], False
+        return sent
+
+    def _end_transaction(self, *, commit: bool) -> bool:
+        """Commit (or abort) the open transaction; True if it committed.
+
+        Retriable errors are retried; a commit the producer can only abort is aborted.
+
+        Raises:
+            KafkaException: A fatal error (the producer cannot go on).
+        """
+        assert self._producer is not None
+        while True:
+            try:
+                if commit:
+                    self._producer.commit_transaction(TRANSACTION_TIMEOUT_S)
+                else:
+                    self._producer.abort_transaction(TRANSACTION_TIMEOUT_S)
+                return commit
+            except KafkaException as err:
+                error: KafkaError = err.args[0]
+                if error.retriable():
+                    continue
+                if commit and error.txn_requires_abort():
+                    log.warning("producer %s: commit failed (%s); aborting, then re-sending", self.name, error)
+                    commit = False
+                    continue
+                raise
+
+    def _send(self, record: _Outgoing, physical: str) -> bool:
+        sent = super()._send(record, physical)
+        if sent:
+            self._in_transaction.append(record)
+        return sent
+
+    def _delivered(self, record: _Outgoing, cluster: str, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            log.warning("producer %s: record %s failed on %s (%s); aborting", self.name, record.id, cluster, err)
+            self._delivery_failed = True
+            return
+        self._held.append(self._acknowledged(record, cluster, msg))
+
+    def _shutdown(self) -> None:
+        """Re-send failed records in transactions on the current cluster until none is left or out of time."""
+        deadline = time.monotonic() + self._stop_timeout_s
+        while self._producer is not None and self._failed and time.monotonic() < deadline:
+            if not self._transact(produce_due=False):
                 break
         self._disconnect()
         if self._failed:
@@ -492,6 +658,8 @@ class ConsumerClient(_Client):
             "client.id": self.name,
             "enable.auto.commit": False,
             "auto.offset.reset": "latest" if self.ignore_committed else self.auto_offset_reset.value,
+            # isolation.level stays librdkafka's default, read_committed: records of aborted
+            # transactions are never delivered (the checker's `aborted_read` proves it).
             # Remote topics (B.orders) appear while subscribed; notice them within seconds.
             "topic.metadata.refresh.interval.ms": 3000,
         }
@@ -653,10 +821,11 @@ class ConsumerClient(_Client):
         if not assignment:
             return
         try:
-            committed = self._consumer.committed(assignment, timeout=5)
-            for tp in committed:
+            # The position passes a trailing transaction marker, the committed offset (last record + 1) does not.
+            positions = {(tp.topic, tp.partition): tp.offset for tp in self._consumer.position(assignment)}
+            for tp in self._consumer.committed(assignment, timeout=5):
                 low, high = self._consumer.get_watermark_offsets(tp, timeout=5)
-                if high > (tp.offset if tp.offset >= 0 else low):
+                if high > max(tp.offset, positions.get((tp.topic, tp.partition), -1), low):
                     return
         except KafkaException as err:
             log.info("consumer %s: lag check failed (%s)", self.name, err)
@@ -695,6 +864,33 @@ class ConsumerSpec:
             raise ValueError(f"a consumer group needs at least one member, not {self.members}")
         if self.assign and (self.static or self.members > 1):
             raise ValueError("an assign() consumer is one client and no group member: no members, no static id")
+
+
+@dataclass(frozen=True)
+class ProducerSpec:
+    """How a producer client group's client runs: what a stack config does not say about it."""
+
+    transactional: bool = False
+    """A `TransactionalProducerClient` (one transaction per step) instead of a `ProducerClient`."""
+    abort_every: int = 0
+    """Abort every n-th transaction on purpose (0: never)."""
+
+    def __post_init__(self) -> None:
+        if self.abort_every < 0:
+            raise ValueError(f"abort_every must be 0 (never) or positive, not {self.abort_every}")
+        if self.abort_every and not self.transactional:
+            raise ValueError("only a transactional producer aborts transactions")
+
+
+def producer_client(
+    group: ClientGroup, spec: ProducerSpec, routing_dir: Path, keys: Sequence[str], rate_per_s: float, ledger: Ledger
+) -> ProducerClient:
+    """The client of one producer client group, following the group's document."""
+    if spec.transactional:
+        return TransactionalProducerClient(
+            group.name, routing_dir, keys, rate_per_s, ledger, abort_every=spec.abort_every
+        )
+    return ProducerClient(group.name, routing_dir, keys, rate_per_s, ledger)
 
 
 def consumer_clients(
@@ -739,6 +935,7 @@ class Workload:
         drain_s: float = 30.0,
         consumers_ignore_committed: bool = False,
         consumer_specs: Mapping[str, ConsumerSpec] | None = None,
+        producer_specs: Mapping[str, ProducerSpec] | None = None,
     ) -> None:
         """Clients for `clients`, not started.
 
@@ -752,19 +949,24 @@ class Workload:
             consumers_ignore_committed: The fault of `ConsumerClient`'s `ignore_committed`, for every consumer.
             consumer_specs: Consumer client group name -> how its clients run; one plain
                 subscribing client for a group not named.
+            producer_specs: Producer client group name -> how its client runs; a plain
+                (idempotent, not transactional) `ProducerClient` for a group not named.
 
         Raises:
-            ValueError: `consumer_specs` names a group that is not a consumer group of `clients`.
+            ValueError: `consumer_specs` (`producer_specs`) names a group that is not a consumer
+                (producer) group of `clients`.
         """
         self.ledger = ledger or Ledger()
         self.drain_s = drain_s
         clients = list(clients)
         specs = dict(consumer_specs or {})
-        unknown = sorted(set(specs) - {c.name for c in clients if c.role is ClientRole.CONSUMER})
-        if unknown:
-            raise ValueError(f"consumer specs for groups that are no consumer client group: {', '.join(unknown)}")
+        writers = dict(producer_specs or {})
+        for role, named in ((ClientRole.CONSUMER, specs), (ClientRole.PRODUCER, writers)):
+            unknown = sorted(set(named) - {c.name for c in clients if c.role is role})
+            if unknown:
+                raise ValueError(f"{role.value} specs for groups that are no {role.value} group: {', '.join(unknown)}")
         self.producers = [
-            ProducerClient(c.name, routing_dir, keys, rate_per_s, self.ledger)
+            producer_client(c, writers.get(c.name, ProducerSpec()), routing_dir, keys, rate_per_s, self.ledger)
             for c in clients
             if c.role is ClientRole.PRODUCER
         ]

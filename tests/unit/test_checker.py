@@ -218,3 +218,43 @@ def test_records_consumed_by_any_member_of_a_group_count_for_the_group() -> None
     assert (row.produced, row.consumed, row.lost, row.duplicates) == (5, 5, 0, 0)
     assert [g.group for g in result.groups] == ["billing"]
     assert {c.member for c in consumed} == set(members)
+
+
+def test_a_record_of_an_aborted_transaction_read_by_a_group_is_counted_and_fails_the_check() -> None:
+    in_aborted = produced(7)  # written in a transaction its producer aborted: never acknowledged
+    data = LedgerData(
+        RECORDS, [delivery(r) for r in [*RECORDS, in_aborted]], aborted=frozenset({in_aborted.id, "never-read"})
+    )
+
+    result = check(data, [BILLING])
+
+    row = result.row("billing", "orders")
+    assert (row.produced, row.consumed, row.lost, row.aborted_read) == (5, 6, 0, 1)
+    assert result.totals.aborted_read == 1
+    assert not result.clean
+    assert json.loads(json.dumps(result.to_json()))["totals"]["aborted_read"] == 1
+
+
+def test_aborted_records_nobody_read_keep_the_check_clean() -> None:
+    data = LedgerData(RECORDS, [delivery(r) for r in RECORDS], aborted=frozenset({"x1", "x2"}))
+
+    result = check(data, [BILLING])
+
+    assert result.row("billing", "orders").aborted_read == 0
+    assert result.totals.aborted_read == 0 and result.clean
+
+
+def test_the_ledger_keeps_aborted_ids_and_dumps_them(tmp_path: Path) -> None:
+    ledger = Ledger()
+    ledger.add_produced(produced(0))
+    ledger.add_aborted(["x2", "x1"])
+    ledger.add_aborted(iter(["x1"]))
+
+    assert ledger.snapshot().aborted == frozenset({"x1", "x2"})
+    ledger.dump_jsonl(tmp_path / "ledger.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
+    assert [(line["kind"], line.get("id")) for line in lines[1:]] == [
+        ("aborted", "x1"),
+        ("aborted", "x2"),
+        ("summary", None),
+    ]

@@ -11,13 +11,16 @@ from confluent_kafka import OFFSET_END, OFFSET_STORED, TopicPartition
 from config.load import config_from_mapping
 from config.model import ClientGroup, ClientRole, OffsetReset
 from planning.routing import RoutingDocument
-from rehearsal.run import CONSUMER_MIX, dev_stack_config
+from rehearsal.run import CONSUMER_MIX, PRODUCER_MIX, dev_stack_config
 from rehearsal.workload import (
     STATIC_SESSION_TIMEOUT_MS,
     ConsumerClient,
     ConsumerSpec,
     Ledger,
+    ProducerClient,
+    ProducerSpec,
     Route,
+    TransactionalProducerClient,
     Workload,
     _Target,
     consumer_clients,
@@ -235,3 +238,46 @@ def test_new_topics_on_the_same_cluster_commit_then_subscribe_again_in_place(tmp
 
     client._follow(document("A", {"payments": "payments", "B.payments": "payments"}, paused=True))
     assert fake.closed and client._consumer is None  # paused: commit and close, as before
+
+
+def test_a_transactional_spec_makes_a_transactional_client_named_after_its_group(tmp_path: Path) -> None:
+    ledger_writer = ClientGroup(name="ledger-writer", role=ClientRole.PRODUCER, wave=1, topics=["payments"])
+    workload = Workload(
+        [WRITER, ledger_writer, SETTLEMENT],
+        tmp_path,
+        producer_specs={"ledger-writer": ProducerSpec(transactional=True, abort_every=3)},
+    )
+
+    plain, transactional = workload.producers
+    assert type(plain) is ProducerClient and "transactional.id" not in plain.kafka_config("a:1", "PLAINTEXT")
+    assert isinstance(transactional, TransactionalProducerClient) and transactional.abort_every == 3
+    conf = transactional.kafka_config("a:1", "PLAINTEXT")
+    assert conf["transactional.id"] == conf["client.id"] == "ledger-writer"
+    assert conf["enable.idempotence"] is True and conf["acks"] == "all"
+    assert transactional._watch.path == tmp_path / "ledger-writer.json"
+
+
+def test_producer_specs_for_unknown_or_consumer_groups_and_aborts_without_transactions_are_refused(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="ledger-writer"):
+        Workload([WRITER], tmp_path, producer_specs={"ledger-writer": ProducerSpec(transactional=True)})
+    with pytest.raises(ValueError, match="settlement"):
+        Workload([WRITER, SETTLEMENT], tmp_path, producer_specs={"settlement": ProducerSpec(transactional=True)})
+    with pytest.raises(ValueError, match="transactional"):
+        ProducerSpec(abort_every=3)
+    with pytest.raises(ValueError, match="abort_every"):
+        ProducerSpec(transactional=True, abort_every=-1)
+
+
+def test_the_rehearsal_runs_a_transactional_producer_whose_topics_consumer_groups_read(tmp_path: Path) -> None:
+    cfg = config_from_mapping(dev_stack_config(), "rehearsal")
+    workload = Workload(cfg.clients, tmp_path, consumer_specs=CONSUMER_MIX, producer_specs=PRODUCER_MIX)
+
+    transactional = [p for p in workload.producers if isinstance(p, TransactionalProducerClient)]
+    assert [p.name for p in transactional] == list(PRODUCER_MIX) == ["ledger-writer"]
+    assert all(p.abort_every > 0 for p in transactional)
+    (group,) = [c for c in cfg.clients_of(ClientRole.PRODUCER) if c.name == "ledger-writer"]
+    readers = {c.name for c in cfg.clients_of(ClientRole.CONSUMER) if set(group.topics) & set(c.topics)}
+    assert {"billing", "settlement", "fraud-check", "reconciler"} <= readers
+    assert group.wave == 1  # moved back to blue by the drills at producerWaves=1
