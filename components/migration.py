@@ -39,6 +39,7 @@ from planning.gates import (
     known_topic_ids,
     spent_forces,
     stale_force_note,
+    usable_forces,
 )
 from planning.inventory import ClusterInventory, TopicInfo
 from planning.mm2 import flow_spec, remote_topic_replication_factor
@@ -402,7 +403,7 @@ def run() -> None:
     adopt = _unmanaged_green_topics(plan, applied, green)
     drain = None
     if move is Move.ROLLBACK:
-        usable = {g: r for g, r in cfg.force.items() if spent_forces(applied.history, target).get(g) != r}
+        usable = usable_forces(cfg.force, spent_forces(applied.history, target))
         drain = reverse_drain(cfg, applied.step, target, blue, usable)
     migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt, drain))
     completed = AppliedStep(

@@ -8,7 +8,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from evidence.clients import committed_reader
-from evidence.topics import read_offset_syncs
+from evidence.topics import partition_watermarks, read_offset_syncs
 from planning.evidence import PartitionLag
 from planning.offsets import SyncKey
 
@@ -109,18 +109,9 @@ def uncopied_below(
 
 
 def stable_ends(conf: dict[str, Any], topics: set[str], timeout_s: float) -> dict[tuple[str, int], int]:
-    """Last stable offset of every partition of `topics`: the end a `read_committed` reader (and MM2) sees."""
-    consumer = committed_reader(conf, "gate", **{"auto.offset.reset": "earliest"})
-    try:
-        out = {}
-        for topic in sorted(topics):
-            info = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-            if info is None or info.error is not None:
-                continue
-            for partition in sorted(info.partitions):
-                out[(topic, partition)] = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=timeout_s
-                )[1]
-        return out
-    finally:
-        consumer.close()
+    """Last stable offset of every partition of `topics`: the end a `read_committed` reader (and MM2) sees.
+
+    `partition_watermarks` reads with librdkafka's default `isolation.level`, read_committed,
+    so its high watermark is the last stable offset.
+    """
+    return {key: mark.high for key, mark in partition_watermarks(conf, topics, timeout_s).items()}

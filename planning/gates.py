@@ -369,14 +369,15 @@ def blocking(
     A force applies unless its gate cannot be forced or `spent` holds the same reason
     (used for another step: see `spent_forces`).
     """
-    spent = spent or {}
+    usable = usable_forces(force, spent or {})
     failed = [v for v in verdicts if not v.passed]
-    used = {
-        v.gate.value: force[v.gate.value]
-        for v in failed
-        if v.gate.value in force and v.gate not in NOT_OVERRIDABLE and spent.get(v.gate.value) != force[v.gate.value]
-    }
+    used = {v.gate.value: usable[v.gate.value] for v in failed if v.gate.value in usable}
     return [v for v in failed if v.gate.value not in used], used
+
+
+def usable_forces(force: dict[str, str], spent: dict[str, str]) -> dict[str, str]:
+    """The forces that may waive a gate at this step: not spent on another step, not `source-intact`."""
+    return {g: r for g, r in force.items() if spent.get(g) != r and g not in {n.value for n in NOT_OVERRIDABLE}}
 
 
 def stale_force_note(gate: str, force: dict[str, str], spent: dict[str, str]) -> str:
