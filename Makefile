@@ -7,7 +7,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.requirements-$(shell sha256sum requirements.txt | cut -c1-16)
 PYTEST_ARGS ?=
 
-.PHONY: all setup venv toolchain test unit integration lint format rehearsal status bench blue blue-stop clean
+.PHONY: all setup venv toolchain test unit integration lint format rehearsal campaign status bench blue blue-stop clean
 
 all: lint test
 
@@ -48,6 +48,11 @@ integration: setup
 
 rehearsal: setup
 	$(PY) -m rehearsal
+
+# The fault campaign: one walk per named fault (`python -m rehearsal --faults NAME,...` for some).
+FAULTS ?= all
+campaign: setup
+	$(PY) -m rehearsal --faults $(FAULTS)
 
 status: venv
 	$(PY) -m status --stack dev

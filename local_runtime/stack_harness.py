@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 from pulumi import automation as auto
 
-from local_runtime.pulumi_cli import pulumi_env, pulumi_root
+from local_runtime.pulumi_cli import pulumi_bin, pulumi_env, pulumi_root
 
 Output = Callable[[str], None]
 GATE_REFUSAL = "refused to enter"
@@ -75,3 +79,29 @@ class MigrationStack:
 
     def destroy(self, on_output: Output = _quiet) -> None:
         self.stack.destroy(on_output=on_output)
+
+
+def pulumi_up_process(
+    stack: MigrationStack, project: Path, backend: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`pulumi up` of `stack` as a process in a session of its own, so that it can be killed like an operator's."""
+    command = [str(pulumi_bin() / "pulumi"), "up", "--yes", "--skip-preview", "--stack", stack.stack.name]
+    return subprocess.Popen(
+        command,
+        cwd=project,
+        env={**pulumi_env(backend), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def kill_session(session_id: int) -> None:
+    """`kill -9` every process of a killed update's session.
+
+    pulumi-kafka's Go plugin runs in a process group of its own and does not exit with its engine.
+    """
+    for process in psutil.process_iter():
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            if os.getsid(process.pid) == session_id:
+                process.kill()

@@ -1,4 +1,8 @@
-"""`make rehearsal`: the whole migration rehearsed on two local clusters under live traffic, both strategies."""
+"""`make rehearsal`: the whole migration rehearsed on two local clusters under live traffic, both strategies.
+
+`--faults all` (or `--faults NAME,...`) runs the fault campaign instead: one walk per named
+fault, injected at its step under traffic, each judged survived, refused as expected, or failed.
+"""
 
 from __future__ import annotations
 
@@ -10,43 +14,95 @@ from rich.console import Console
 
 from config.model import Strategy
 from local_runtime.pulumi_cli import require_toolchain
+from rehearsal.faults import FAULTS, Outcome, faults_named
 from rehearsal.report import print_summary, write_report
 from rehearsal.run import RehearsalOptions, rehearse
+from rehearsal.scenarios import print_campaign, run_campaign
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the rehearsal; exit status 1 if a record was lost, an aborted one read, or the stray producer let in."""
+    """Run the rehearsal or the campaign; exit status 1 if a check failed (a record lost, a scenario failed, ...)."""
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__)
     parser.add_argument("--strategy", choices=[s.value for s in Strategy], action="append", help="default: both")
     parser.add_argument("--out", type=Path, default=Path("rehearsal-report"))
-    parser.add_argument("--rate", type=float, default=8.0, help="records/s per producer and topic")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=RehearsalOptions.total_rate_per_s,
+        help="records/s in all, split evenly over every producer and topic (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--record-bytes",
+        type=int,
+        default=RehearsalOptions.record_bytes,
+        help="each record's value padded to about this size (default: %(default)s)",
+    )
     parser.add_argument("--soak-seconds", type=int, default=20, help="shortened soak window (production: 86400)")
+    parser.add_argument(
+        "--faults",
+        metavar="all|NAME,...",
+        help=f"run the fault campaign (one-way unless --strategy says otherwise): {', '.join(FAULTS)}",
+    )
     args = parser.parse_args(argv)
+    if args.faults is not None:
+        try:
+            faults = faults_named(args.faults)
+        except ValueError as err:
+            parser.error(str(err))
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 140)  # logs and CI: keep the summary table whole
     require_toolchain()
+    if args.faults is not None:
+        strategy = Strategy((args.strategy or [Strategy.ONE_WAY.value])[0])
+        base = RehearsalOptions(
+            strategy,
+            args.out / "work",
+            total_rate_per_s=args.rate,
+            record_bytes=args.record_bytes,
+            soak_seconds=args.soak_seconds,
+        )
+        results = run_campaign(faults, base, args.out, lambda line: console.log(line))
+        print_campaign(results, console)
+        failed = [r.name for r in results if r.outcome == Outcome.FAILED.value]
+        if failed:
+            console.print(f"[bold red]failed: {', '.join(failed)}[/]")
+            return 1
+        console.print("[green]every scenario survived with nothing lost, or was refused as designed[/]")
+        return 0
     runs = []
     for strategy in args.strategy or [s.value for s in Strategy]:
         console.rule(f"strategy {strategy}")
         options = RehearsalOptions(
-            Strategy(strategy), args.out / "work", rate_per_s=args.rate, soak_seconds=args.soak_seconds
+            Strategy(strategy),
+            args.out / "work",
+            total_rate_per_s=args.rate,
+            record_bytes=args.record_bytes,
+            soak_seconds=args.soak_seconds,
         )
         runs.append(rehearse(options, lambda line: console.log(line)))
     report = write_report(runs, args.out)
     print_summary(runs, report, console)
-    lost = sum(r.to_json()["lost"] for r in runs)
-    aborted_read = sum(r.to_json()["aborted_read"] for r in runs)
+    figures = [r.to_json() for r in runs]
+    problems = [
+        f"{total} {what}"
+        for key, what in (
+            ("lost", "record(s) lost"),
+            ("aborted_read", "record(s) of aborted transactions read"),
+            ("phantom", "record(s) read that no producer wrote"),
+            ("unacknowledged", "record(s) a producer sent, never acknowledged and never read"),
+        )
+        if (total := sum(f[key] for f in figures))
+    ]
+    problems += [f"{r.strategy} walk stopped {r.error}" for r in runs if r.error]
     unrefused = [r.strategy for r in runs if r.stray is None or not r.stray.refused]
-    if lost:
-        console.print(f"[bold red]{lost} record(s) lost[/]")
-    if aborted_read:
-        console.print(f"[bold red]{aborted_read} record(s) of aborted transactions read[/]")
     if unrefused:
-        console.print(f"[bold red]mm2-stopped not refused with a stray producer on blue: {', '.join(unrefused)}[/]")
-    if lost or aborted_read or unrefused:
+        problems.append(f"mm2-stopped not refused with a stray producer on blue: {', '.join(unrefused)}")
+    for problem in problems:
+        console.print(f"[bold red]{problem}[/]", soft_wrap=True)
+    if problems:
         return 1
-    console.print("[green]no record lost, no aborted record read, the stray producer refused[/]")
+    console.print("[green]no record lost, phantom or unacknowledged, no aborted record read, the stray refused[/]")
     return 0
 
 

@@ -85,3 +85,23 @@ def plot_consumer_pauses(pauses: Mapping[str, Series], path: Path) -> None:
         ax.scatter(times, seconds, color=f"C{i % 10}", label=group, zorder=3)
     ax.set_ylim(bottom=0)
     _save(fig, ax, path, "no consumer pauses recorded")
+
+
+def plot_fault_traffic(
+    title: str,
+    produced: Mapping[str, Series],
+    consumed: Mapping[str, Series],
+    faults: Sequence[tuple[float, float]],
+    path: Path,
+) -> None:
+    """Records produced (solid) and consumed (dashed) per second per cluster; each fault from injection to recovery."""
+    fig, ax = _figure(title, "records per second")
+    for i, (start, end) in enumerate(faults):
+        ax.axvspan(_when(start), _when(max(end, start + 1)), color="red", alpha=0.15, label="fault" if i == 0 else None)
+        ax.axvline(_when(start), color="red", linewidth=1)
+    for i, (cluster, points) in enumerate(sorted(produced.items())):
+        ax.plot([_when(t) for t, _ in points], [n for _, n in points], color=f"C{i}", label=f"produced on {cluster}")
+    for i, (cluster, points) in enumerate(sorted(consumed.items())):
+        xs, ys = [_when(t) for t, _ in points], [n for _, n in points]
+        ax.plot(xs, ys, color=f"C{i}", linestyle="--", alpha=0.7, label=f"consumed on {cluster} (all groups)")
+    _save(fig, ax, path, "no traffic recorded")

@@ -28,8 +28,17 @@ def write_report(runs: list[RunResult], out: Path) -> Path:
         plot_consumer_pauses(pauses, out / f"{name}-pauses.png")
         if run.ledger:
             run.ledger.dump_jsonl(out / f"{name}-ledger.jsonl")
+    return update_report(out, "runs", [r.to_json() for r in runs])
+
+
+def update_report(out: Path, key: str, value: object) -> Path:
+    """Set `key` of `out/report.json`, keeping what other runs wrote there (the walks' `runs`, the `scenarios`)."""
     report = out / "report.json"
-    report.write_text(json.dumps({"runs": [r.to_json() for r in runs]}, indent=2))
+    try:
+        body = json.loads(report.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        body = {}
+    report.write_text(json.dumps({**body, key: value}, indent=2))
     return report
 
 
@@ -46,6 +55,8 @@ def summary_table(runs: list[RunResult]) -> Table:
         "duplicates",
         "order breaks",
         "aborted read",
+        "phantom",
+        "unacked",
         "max pause",
         "time",
     ):
@@ -64,25 +75,44 @@ def summary_table(runs: list[RunResult]) -> Table:
             str(j["duplicates"]),
             str(j["order_violations"]),
             f"[{aborted_style}]{j['aborted_read']}[/]",
+            _flagged(j["phantom"]),
+            _flagged(j["unacknowledged"]),
             f"{j['max_consumer_pause_s']:.1f}s",
             f"{j['duration_s']:.0f}s",
         )
     return table
 
 
+def _flagged(count: int) -> str:
+    return f"[{'bold red' if count else 'green'}]{count}[/]"
+
+
+def print_findings(label: str, run: RunResult, console: Console) -> None:
+    """Every group/topic that lost, duplicated, reordered or read an aborted or phantom record; producer-side loss."""
+    if run.check is None:
+        return
+    for g in run.check.groups:
+        for t in g.topics:
+            if t.lost or t.duplicates or t.order_violations or t.aborted_read or t.phantom:
+                console.print(
+                    f"  {label} {g.group}/{t.topic}: lost {t.lost}, duplicates {t.duplicates}, "
+                    f"order breaks {t.order_violations}, aborted read {t.aborted_read}, phantom {t.phantom}",
+                    soft_wrap=True,
+                )
+    for p in run.check.producers:
+        if p.unacknowledged:
+            console.print(
+                f"  {label} producer {p.producer}/{p.topic}: {p.unacknowledged} of {p.attempted} attempted "
+                f"never acknowledged nor read, e.g. {', '.join(p.unacknowledged_sample)}",
+                soft_wrap=True,
+            )
+
+
 def print_summary(runs: list[RunResult], report: Path, console: Console) -> None:
-    """The table, every group/topic that lost, duplicated, reordered or read an aborted record; then the drills."""
+    """The table and every finding of the check; then the transactions and the stray producer."""
     console.print(summary_table(runs))
     for r in runs:
-        if r.check is None:
-            continue
-        for g in r.check.groups:
-            for t in g.topics:
-                if t.lost or t.duplicates or t.order_violations or t.aborted_read:
-                    console.print(
-                        f"  {r.strategy} {g.group}/{t.topic}: lost {t.lost}, duplicates {t.duplicates}, "
-                        f"order breaks {t.order_violations}, aborted read {t.aborted_read}"
-                    )
+        print_findings(r.strategy, r, console)
     for r in runs:
         j = r.to_json()
         for name, t in r.transactions.items():

@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from planning.gates import active_flows
 from planning.phases import Step, config_steps
 from rehearsal.checker import CheckResult, check
 from rehearsal.estate import seed
+from rehearsal.faults import Fault, Injection, WalkHandles
 from rehearsal.stray import STRAY_EVERY_S, StrayProducer
 from rehearsal.workload import ConsumerSpec, Ledger, ProducerSpec, TransactionalProducerClient, Workload
 
@@ -35,7 +36,9 @@ Say = Callable[[str], None]
 
 CONSUMER_MIX: dict[str, ConsumerSpec] = {
     "settlement": ConsumerSpec(members=2),
-    "fraud-check": ConsumerSpec(static=True),  # and `autoOffsetReset: latest` in Pulumi.dev.yaml
+    # And `autoOffsetReset: latest` in Pulumi.dev.yaml. It reads payments' seeded history (24 000 records
+    # left, rehearsal/estate.py) at 100/s: part-way through when wave 1 hands it over, done 4-5 minutes in.
+    "fraud-check": ConsumerSpec(static=True, history_per_s=100.0),
     "reconciler": ConsumerSpec(assign=True),
 }
 """How the rehearsal runs the dev stack's consumer groups beyond one plain subscribing client each."""
@@ -52,8 +55,12 @@ class RehearsalOptions:
 
     strategy: Strategy
     work_dir: Path
-    rate_per_s: float = 8.0
-    """Records per second per producer and topic."""
+    total_rate_per_s: float = 400.0
+    """Records per second in all, split evenly over every (producer, topic) stream. On a 2-core machine the
+    one-way walk ran clean at 800 with MM2's lag bounded, and at 1600 the gates held consumer wave 2 past
+    `gate_wait_s`; 400 leaves room for the bidirectional strategy's second flow and for the fault campaign."""
+    record_bytes: int = 1024
+    """Each record's value padded to about this many bytes."""
     soak_seconds: int = 20
     """The article's 24 h soak window, shortened for the rehearsal."""
     dwell_s: float = 4.0
@@ -65,6 +72,10 @@ class RehearsalOptions:
     """Fault injection: consumers ignore handed-over offsets (the checker must report losses)."""
     gate_wait_s: float = 180.0
     drain_s: float = 90.0
+    history_per_s: float = 100.0
+    """How fast the slow group of `CONSUMER_MIX` reads blue's seeded history (tests speed it up)."""
+    faults: tuple[Fault, ...] = ()
+    """Faults injected into this walk, each at its own step (`rehearsal/faults.py`)."""
 
 
 @dataclass
@@ -107,6 +118,13 @@ class RunResult:
     transactions: dict[str, dict[str, int]] = field(default_factory=dict)
     """Transactional producer -> transactions committed and aborted on purpose."""
     duration_s: float = 0.0
+    injections: list[Injection] = field(default_factory=list)
+    refusal: str | None = None
+    """The refusal line of the gate a fault expected to refuse the walk (None: not refused)."""
+    error: str | None = None
+    """Why the walk stopped early (the workload was still stopped and checked)."""
+    fault_problems: list[str] = field(default_factory=list)
+    """What the faults' own checks found missing after the walk (records not on green)."""
 
     def to_json(self) -> dict[str, Any]:
         totals = self.check.totals if self.check else None
@@ -119,6 +137,9 @@ class RunResult:
             "duplicates": totals.duplicates if totals else 0,
             "order_violations": totals.order_violations if totals else 0,
             "aborted_read": totals.aborted_read if totals else 0,
+            "phantom": totals.phantom if totals else 0,
+            "unacknowledged": totals.unacknowledged if totals else 0,
+            "producers": self.check.to_json()["producers"] if self.check else [],
             "aborted_records": len(self.ledger.snapshot().aborted) if self.ledger else 0,
             "transactions": self.transactions,
             "max_consumer_pause_s": round(totals.max_consumer_pause_s, 2) if totals else 0.0,
@@ -128,7 +149,19 @@ class RunResult:
             "stray_producer_gate": self.stray.line if self.stray else None,
             "groups": self.check.to_json()["groups"] if self.check else [],
             "duration_s": round(self.duration_s, 1),
+            "faults": [asdict(i) for i in self.injections],
+            "refusal": self.refusal,
+            "error": self.error,
+            "fault_problems": self.fault_problems,
         }
+
+
+def consumer_mix(opts: RehearsalOptions) -> dict[str, ConsumerSpec]:
+    """`CONSUMER_MIX` with the slow group reading history at `opts.history_per_s`."""
+    return {
+        name: replace(spec, history_per_s=opts.history_per_s) if spec.history_per_s else spec
+        for name, spec in CONSUMER_MIX.items()
+    }
 
 
 def dev_stack_config() -> dict[str, Any]:
@@ -176,6 +209,8 @@ def walk_plan(cfg: MigrationConfig, opts: RehearsalOptions) -> list[tuple[Step, 
     if opts.stop_after is not None:
         order = order[: order.index(opts.stop_after) + 1]
     drills = rollback_drills(cfg) if opts.rollback_drill else {}
+    for fault in opts.faults:
+        drills.update(fault.rollback_drills(cfg) or {})
     plan: list[tuple[Step, bool]] = []
     for i, step in enumerate(order):
         plan.append((step, False))
@@ -255,6 +290,98 @@ def _stop_quietly(workload: Workload, say: Say) -> None:
         say(f"workload: {err}")
 
 
+def up_expecting_refusal(stack: MigrationStack, gate: str, timeout_s: float) -> str | None:
+    """`pulumi up` until `gate` refuses it (other refusals are waited out); its refusal line, or None if it went in.
+
+    Raises:
+        auto.CommandError: The `up` failed for another reason, or other gates still refused at timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            stack.up()
+            return None
+        except auto.CommandError as err:
+            message = str(err)
+            line = next((x.strip() for x in message.splitlines() if x.strip().startswith(f"{gate}:")), None)
+            if GATE_REFUSAL in message and line:
+                return line
+            if GATE_REFUSAL not in message or time.monotonic() > deadline:
+                raise
+            time.sleep(3)
+
+
+def _walk(opts: RehearsalOptions, h: WalkHandles, workload: Workload, sampler: LagSampler, result: RunResult) -> None:
+    """Every step of the plan under traffic, the faults injected at theirs; stops early at an expected refusal."""
+    stack, say = h.stack, h.say
+    plan = walk_plan(h.cfg, opts)
+    faults = {f.step(h.cfg): f for f in opts.faults}
+    if len(faults) < len(opts.faults):
+        raise ValueError(f"two faults strike at the same step: {[f.name for f in opts.faults]}; run them apart")
+    expect_refusal: str | None = None
+    consumer_groups = {c.name for c in h.cfg.clients_of(ClientRole.CONSUMER)}
+    for n, (step, rollback) in enumerate(plan, 1):
+        span = PhaseSpan(("rollback to " if rollback else "") + step.describe(), time.time())
+        sampler.step = None  # no sample while flows are being switched (their syncs may be deleted)
+        stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
+        if expect_refusal and not rollback:
+            result.refusal = up_expecting_refusal(stack, expect_refusal, opts.gate_wait_s)
+            verdict = result.refusal or f"NOT refused by {expect_refusal}"
+            say(f"[{n}/{len(plan)}] {step.describe()}: {verdict}")
+            result.phases[-1].end = time.time()
+            return
+        if step.phase is Phase.MM2_STOPPED and not rollback:
+            result.stray = up_with_stray_producer(stack, h.blue.bootstrap_servers, h.cfg.gates.idle_window_seconds)
+            verdict = "refused" if result.stray.refused else "NOT REFUSED (the rehearsal fails)"
+            say(f"{step.describe()} with a stray producer on blue: {verdict}: {result.stray.line}")
+        t0 = time.monotonic()
+        fault = None if rollback else faults.pop(step, None)
+        if fault is not None:
+            result.injections.append(fault.run(h, lambda: stack.up_when_gates_pass(opts.gate_wait_s)))
+            expect_refusal = fault.refusal_gate
+        else:
+            stack.up_when_gates_pass(opts.gate_wait_s)
+        took = time.monotonic() - t0
+        gates = stack.outputs().get("gates") or []
+        passed = sum(1 for g in gates if g.get("passed"))
+        detail = f", gates {passed}/{len(gates)} passed" if gates and not rollback else ""
+        say(f"[{n}/{len(plan)}] {span.name}: up {took:.1f}s{detail}")
+        if rollback:
+            result.rollbacks.append(
+                {"from": result.phases[-1].name, "to": step.describe(), "at": span.start, "duration": round(took, 1)}
+            )
+        else:
+            result.gates.append({"step": step.describe(), "gates": gates})
+        if result.phases:
+            result.phases[-1].end = span.start
+        result.phases.append(span)
+        sampler.step = step
+        if n == 1:
+            workload.start()  # routing documents exist from the first step on
+            say(
+                f"workload started: {len(workload.producers)} producer(s), {len(workload.consumers)} consumer "
+                f"client(s) in {len(consumer_groups)} group(s)"
+            )
+        time.sleep(opts.dwell_s)
+
+
+def _head_and_tail(text: str, keep: int = 1500) -> str:
+    """Long engine errors, shortened to their start (the refusal) and end (the cause)."""
+    return text if len(text) <= 2 * keep else f"{text[:keep]} [...] {text[-keep:]}"
+
+
+def _fault_problems(faults: tuple[Fault, ...], h: WalkHandles) -> list[str]:
+    problems = []
+    for fault in faults:
+        try:
+            problem = fault.verify(h)
+        except Exception as err:  # noqa: BLE001 - a check that cannot run is a problem to report
+            problem = f"{fault.name}: its check failed: {err}"
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
     """Run one strategy end to end; every process started here is stopped before returning."""
     started = time.time()
@@ -277,7 +404,8 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
         cleanup.callback(kafka.stop, blue)
         cleanup.callback(stop_all_under, project / ".local-clusters")
         say(f"starting blue (A) on {blue.bootstrap_servers} and seeding it")
-        kafka.start(blue, kafka.new_cluster_id())
+        blue_cluster_id = kafka.new_cluster_id()
+        kafka.start(blue, blue_cluster_id)
         raw = rehearsal_config(opts, blue.bootstrap_servers, work / "routing")
         cfg = config_from_mapping(raw, "rehearsal")
         seed(blue.bootstrap_servers, cfg.clients)
@@ -286,64 +414,39 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
         sampler = LagSampler(cfg, blue.bootstrap_servers)
         sampler.start()
         cleanup.callback(sampler.stop)
-        consumer_groups = {c.name for c in cfg.clients_of(ClientRole.CONSUMER)}
         workload = Workload(
             cfg.clients,
             work / "routing",
-            rate_per_s=opts.rate_per_s,
+            total_rate_per_s=opts.total_rate_per_s,
+            record_bytes=opts.record_bytes,
             consumers_ignore_committed=opts.consumers_ignore_committed,
-            consumer_specs=CONSUMER_MIX,  # a group missing from Pulumi.dev.yaml fails here, loudly
+            consumer_specs=consumer_mix(opts),  # a group missing from Pulumi.dev.yaml fails here, loudly
             producer_specs=PRODUCER_MIX,
         )
         cleanup.callback(_stop_quietly, workload, say)
-        plan = walk_plan(cfg, opts)
-        for n, (step, rollback) in enumerate(plan, 1):
-            span = PhaseSpan(("rollback to " if rollback else "") + step.describe(), time.time())
-            sampler.step = None  # no sample while flows are being switched (their syncs may be deleted)
-            stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
-            if step.phase is Phase.MM2_STOPPED and not rollback:
-                result.stray = up_with_stray_producer(stack, blue.bootstrap_servers, cfg.gates.idle_window_seconds)
-                verdict = "refused" if result.stray.refused else "NOT REFUSED (the rehearsal fails)"
-                say(f"{step.describe()} with a stray producer on blue: {verdict}: {result.stray.line}")
-            t0 = time.monotonic()
-            stack.up_when_gates_pass(opts.gate_wait_s)
-            took = time.monotonic() - t0
-            gates = stack.outputs().get("gates") or []
-            passed = sum(1 for g in gates if g.get("passed"))
-            detail = f", gates {passed}/{len(gates)} passed" if gates and not rollback else ""
-            say(f"[{n}/{len(plan)}] {span.name}: up {took:.1f}s{detail}")
-            if rollback:
-                result.rollbacks.append(
-                    {
-                        "from": result.phases[-1].name,
-                        "to": step.describe(),
-                        "at": span.start,
-                        "duration": round(took, 1),
-                    }
-                )
-            else:
-                result.gates.append({"step": step.describe(), "gates": gates})
-            if result.phases:
-                result.phases[-1].end = span.start
-            result.phases.append(span)
-            sampler.step = step
-            if n == 1:
-                workload.start()  # routing documents exist from the first step on
-                say(
-                    f"workload started: {len(workload.producers)} producer(s), {len(workload.consumers)} consumer "
-                    f"client(s) in {len(consumer_groups)} group(s)"
-                )
-            time.sleep(opts.dwell_s)
+        handles = WalkHandles(cfg, stack, project, work / "state", blue, blue_cluster_id, work / "routing", work, say)
+        try:
+            _walk(opts, handles, workload, sampler, result)
+        except Exception as err:  # noqa: BLE001 - the run is still checked; the report says where it stopped
+            step = result.phases[-1].name if result.phases else "the first step"
+            result.error = f"after {step}: {type(err).__name__}: {_head_and_tail(str(err).strip())}"
+            say(f"walk stopped: {result.error}")
         say("stopping producers, letting consumers drain")
-        workload.stop(opts.drain_s)
+        try:
+            workload.stop(opts.drain_s)
+        except (RuntimeError, TimeoutError) as err:  # the check below still shows what the clients recorded
+            result.error = "; ".join(filter(None, [result.error, f"stopping the workload: {err}"]))
+            say(f"workload: {err}")
         result.transactions = {
             p.name: {"committed": p.committed, "aborted": p.aborted}
             for p in workload.producers
             if isinstance(p, TransactionalProducerClient)
         }
-        result.phases[-1].end = time.time()
+        if result.phases:
+            result.phases[-1].end = time.time()
         result.ledger = workload.ledger
         result.check = check(workload.ledger.snapshot(), cfg.clients)
         result.lag = sampler.series
+        result.fault_problems = _fault_problems(opts.faults, handles)
     result.duration_s = time.time() - started
     return result

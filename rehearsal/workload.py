@@ -8,6 +8,7 @@ judges afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -36,7 +37,7 @@ from confluent_kafka import (
 
 from config.model import ClientGroup, ClientRole, OffsetReset
 from planning.routing import RoutingDocument
-from rehearsal.checker import ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord
+from rehearsal.checker import AttemptedRecord, ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ DEFAULT_KEYS = ("k0", "k1", "k3", "k5")
 """Keys that spread over 3 partitions under librdkafka's default (CRC32) partitioner."""
 MESSAGE_TIMEOUT_MS = 30_000
 """Default for a delivery not acknowledged by then to fail and be re-sent (librdkafka's is 5 minutes)."""
+DEFAULT_RECORD_BYTES = 1024
+"""Default size a producer pads each record's value to."""
 LAG_CHECK_INTERVAL_S = 0.5
 STATIC_SESSION_TIMEOUT_MS = 10_000
 """`session.timeout.ms` of static members: a handoff waits this long after they close (librdkafka's is 45 s)."""
@@ -118,10 +121,11 @@ def _revision(route: Route | None) -> str | None:
 
 
 class Ledger:
-    """Thread-safe record of every acknowledged, consumed record and every consumer pause."""
+    """Thread-safe record of every attempted, acknowledged, consumed record and every consumer pause."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._attempted: dict[str, AttemptedRecord] = {}
         self._produced: list[ProducedRecord] = []
         self._consumed: list[ConsumedRecord] = []
         self._pauses: list[ConsumerPause] = []
@@ -129,9 +133,16 @@ class Ledger:
         self._attempts = 0
         self._per_second: defaultdict[str, Counter[int]] = defaultdict(Counter)
 
-    def add_attempt(self) -> None:
+    def add_attempt(self, record: AttemptedRecord, *, queued: bool = True) -> None:
+        """A produce call for `record` (a re-send keeps its id); `queued` False if the client refused it (queue full).
+
+        A refused call still makes the record attempted, since the application wanted it
+        sent, but is not counted in `attempts`, which counts what the producer took.
+        """
         with self._lock:
-            self._attempts += 1
+            self._attempted.setdefault(record.id, record)
+            if queued:
+                self._attempts += 1
 
     def add_produced(self, record: ProducedRecord) -> None:
         with self._lock:
@@ -160,6 +171,7 @@ class Ledger:
                 tuple(self._pauses),
                 self._attempts,
                 frozenset(self._aborted),
+                tuple(self._attempted.values()),
             )
 
     def traffic(self) -> dict[str, list[tuple[float, int]]]:
@@ -173,10 +185,16 @@ class Ledger:
         return {cluster: [(float(s), c[s]) for s in span] for cluster, c in sorted(counts.items())}
 
     def dump_jsonl(self, path: Path) -> None:
-        """One JSON object per line, with `kind` produced, consumed, pause or aborted (an id); then a summary line."""
+        """A JSON object per line, `kind` attempted, produced, consumed, pause or aborted (an id); then a summary."""
         data = self.snapshot()
         with path.open("w") as out:
-            for kind, records in (("produced", data.produced), ("consumed", data.consumed), ("pause", data.pauses)):
+            kinds = (
+                ("attempted", data.attempted),
+                ("produced", data.produced),
+                ("consumed", data.consumed),
+                ("pause", data.pauses),
+            )
+            for kind, records in kinds:
                 for r in records:
                     out.write(json.dumps({"kind": kind, **asdict(r)}) + "\n")
             for record_id in sorted(data.aborted):
@@ -247,14 +265,23 @@ class _Outgoing:
     key: str
     seq: int
     produced_at: float
+    size: int
+    """The value is padded to this many bytes (no padding when its fields alone are as long)."""
 
     def value(self) -> bytes:
-        body = {"id": self.id, "producer": self.producer, "key": self.key, "seq": self.seq}
-        return json.dumps({**body, "ts": int(self.produced_at * 1000)}).encode()
+        """JSON: id, producer, key, seq, ts, and a `pad` of hex digits derived from the id (the same on a re-send)."""
+        ts = int(self.produced_at * 1000)
+        body = {"id": self.id, "producer": self.producer, "key": self.key, "seq": self.seq, "ts": ts}
+        text = json.dumps(body)
+        room = self.size - len(text) - len(', "pad": ""')
+        if room <= 0:
+            return text.encode()
+        pad = hashlib.shake_128(self.id.encode()).hexdigest((room + 1) // 2)[:room]
+        return json.dumps({**body, "pad": pad}).encode()
 
 
 class ProducerClient(_Client):
-    """Produces keyed records to every topic of its document, `rate_per_s` per topic.
+    """Produces keyed records of about `record_bytes` to every topic of its document, `rate_per_s` per topic.
 
     On a change of cluster, or when paused, it flushes until every record is acknowledged
     or failed, then closes and reconnects. Failed records are re-sent, unchanged, on
@@ -269,14 +296,18 @@ class ProducerClient(_Client):
         rate_per_s: float,
         ledger: Ledger,
         *,
+        record_bytes: int = DEFAULT_RECORD_BYTES,
         message_timeout_ms: int = MESSAGE_TIMEOUT_MS,
         stop_timeout_s: float = 60,
     ) -> None:
         super().__init__(name, routing_dir, ledger)
         if not keys or rate_per_s <= 0:
             raise ValueError(f"producer {name} needs keys and a positive rate, got {keys!r} at {rate_per_s}/s")
+        if record_bytes < 0:
+            raise ValueError(f"producer {name}: record_bytes must be 0 (no padding) or positive, not {record_bytes}")
         self._keys = tuple(keys)
         self._interval = 1 / rate_per_s
+        self._record_bytes = record_bytes
         self._message_timeout_ms = message_timeout_ms
         self._stop_timeout_s = stop_timeout_s
         self._producer: Producer | None = None
@@ -337,7 +368,7 @@ class ProducerClient(_Client):
         self._sent[topic] += 1
         seq = self._seq[(topic, key)]
         self._seq[(topic, key)] += 1
-        return _Outgoing(uuid.uuid4().hex, self.name, topic, key, seq, time.time())
+        return _Outgoing(uuid.uuid4().hex, self.name, topic, key, seq, time.time(), self._record_bytes)
 
     def _send(self, record: _Outgoing, physical: str) -> bool:
         """Hand `record` to the producer; False if its queue was full (the record waits in `_failed`)."""
@@ -352,9 +383,11 @@ class ProducerClient(_Client):
             )
         except BufferError:
             self._failed.append(record)  # local queue full: try again on the next step
-            return False
-        self._ledger.add_attempt()
-        return True
+            queued = False
+        else:
+            queued = True
+        self._ledger.add_attempt(AttemptedRecord(record.id, self.name, record.topic), queued=queued)
+        return queued
 
     def _delivered(self, record: _Outgoing, cluster: str, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -438,9 +471,12 @@ class TransactionalProducerClient(ProducerClient):
         ledger: Ledger,
         *,
         abort_every: int = 0,
+        record_bytes: int = DEFAULT_RECORD_BYTES,
         stop_timeout_s: float = 60,
     ) -> None:
-        super().__init__(name, routing_dir, keys, rate_per_s, ledger, stop_timeout_s=stop_timeout_s)
+        super().__init__(
+            name, routing_dir, keys, rate_per_s, ledger, record_bytes=record_bytes, stop_timeout_s=stop_timeout_s
+        )
         if abort_every < 0:
             raise ValueError(f"producer {name}: abort_every must be 0 (never) or positive, not {abort_every}")
         self.abort_every = abort_every
@@ -606,6 +642,7 @@ class ConsumerClient(_Client):
         group_instance_id: str | None = None,
         assign_mode: bool = False,
         ignore_committed: bool = False,
+        history_per_s: float | None = None,
     ) -> None:
         """A consumer client.
 
@@ -622,18 +659,28 @@ class ConsumerClient(_Client):
             assign_mode: Use `assign()` on every partition instead of `subscribe()`.
             ignore_committed: A fault that proves the checker can fail: start at the end on
                 every cluster, like a consumer that ignores the offsets the migration handed over.
+            history_per_s: Read records the workload did not write (blue's seeded history) at
+                most this fast, its own records as they come; None: everything as it comes.
 
         Raises:
             ValueError: `assign_mode` with a `group_instance_id` (an `assign()` client is no
-                member), or an `auto_offset_reset` that is neither earliest nor latest.
+                member), an `auto_offset_reset` that is neither earliest nor latest, or a
+                `history_per_s` that is not positive.
         """
         super().__init__(name, routing_dir, ledger, client_group)
         if assign_mode and group_instance_id:
             raise ValueError(f"consumer {name}: an assign() client is not a group member, it cannot be static")
+        if history_per_s is not None and history_per_s <= 0:
+            raise ValueError(f"consumer {name}: history_per_s must be positive (or None), not {history_per_s}")
         self.auto_offset_reset = OffsetReset(auto_offset_reset)
         self.group_instance_id = group_instance_id
         self.assign_mode = assign_mode
         self.ignore_committed = ignore_committed
+        self.history_per_s = history_per_s
+        self._history_read = 0
+        """Records read that the workload did not write."""
+        self._history_resume_at = 0.0
+        """Monotonic time before which a throttled client reads nothing more (`history_per_s`)."""
         self._consumer: Consumer | None = None
         self._target: _Target | None = None
         self._doc: RoutingDocument | None = None
@@ -718,9 +765,16 @@ class ConsumerClient(_Client):
         if self._consumer is None:
             time.sleep(REFRESH_S / 2)
             return
+        wait = self._history_resume_at - time.monotonic()
+        if wait > 0:
+            time.sleep(min(REFRESH_S / 2, wait))
+            return
         if self.assign_mode and self._target is not None and time.monotonic() >= self._next_assign_check:
             self._assign_new_partitions(self._target.topics)
+        history_before = self._history_read
         recorded = [self._record(m) for m in self._consumer.consume(num_messages=500, timeout=REFRESH_S)]
+        if self.history_per_s is not None:
+            self._history_resume_at = time.monotonic() + (self._history_read - history_before) / self.history_per_s
         if any(recorded):
             self._caught_up_at = None
             self._commit()
@@ -774,6 +828,7 @@ class ConsumerClient(_Client):
         self._pending[(topic, partition)] = offset + 1
         body = _workload_body(msg.value())
         if body is None:
+            self._history_read += 1
             return True  # history written before the rehearsal: consumed and committed, not checked
         now = time.time()
         self._ledger.add_consumed(
@@ -858,10 +913,16 @@ class ConsumerSpec:
     """Static members: each sets `group.instance.id` to its name."""
     assign: bool = False
     """Not a group member: one client that uses `assign()` on every partition of its topics."""
+    history_per_s: float | None = None
+    """Each client reads blue's seeded history at most this fast (records/s), the workload's records as they
+    come: a group still part-way through a long history when its wave hands it over, that keeps up with the
+    live traffic at any `--rate`. None: no limit."""
 
     def __post_init__(self) -> None:
         if self.members < 1:
             raise ValueError(f"a consumer group needs at least one member, not {self.members}")
+        if self.history_per_s is not None and self.history_per_s <= 0:
+            raise ValueError(f"history_per_s must be positive (or None for no limit), not {self.history_per_s}")
         if self.assign and (self.static or self.members > 1):
             raise ValueError("an assign() consumer is one client and no group member: no members, no static id")
 
@@ -883,14 +944,21 @@ class ProducerSpec:
 
 
 def producer_client(
-    group: ClientGroup, spec: ProducerSpec, routing_dir: Path, keys: Sequence[str], rate_per_s: float, ledger: Ledger
+    group: ClientGroup,
+    spec: ProducerSpec,
+    routing_dir: Path,
+    keys: Sequence[str],
+    rate_per_s: float,
+    ledger: Ledger,
+    *,
+    record_bytes: int = DEFAULT_RECORD_BYTES,
 ) -> ProducerClient:
-    """The client of one producer client group, following the group's document."""
+    """The client of one producer client group, following the group's document, `rate_per_s` per topic."""
     if spec.transactional:
         return TransactionalProducerClient(
-            group.name, routing_dir, keys, rate_per_s, ledger, abort_every=spec.abort_every
+            group.name, routing_dir, keys, rate_per_s, ledger, abort_every=spec.abort_every, record_bytes=record_bytes
         )
-    return ProducerClient(group.name, routing_dir, keys, rate_per_s, ledger)
+    return ProducerClient(group.name, routing_dir, keys, rate_per_s, ledger, record_bytes=record_bytes)
 
 
 def consumer_clients(
@@ -913,6 +981,7 @@ def consumer_clients(
             group_instance_id=name if spec.static else None,
             assign_mode=spec.assign,
             ignore_committed=ignore_committed,
+            history_per_s=spec.history_per_s,
         )
         for name in names
     ]
@@ -931,7 +1000,8 @@ class Workload:
         ledger: Ledger | None = None,
         *,
         keys: Sequence[str] = DEFAULT_KEYS,
-        rate_per_s: float = 20.0,
+        total_rate_per_s: float = 20.0,
+        record_bytes: int = DEFAULT_RECORD_BYTES,
         drain_s: float = 30.0,
         consumers_ignore_committed: bool = False,
         consumer_specs: Mapping[str, ConsumerSpec] | None = None,
@@ -944,7 +1014,9 @@ class Workload:
             routing_dir: Folder of their routing documents.
             ledger: Where they record; a new one by default.
             keys: Record keys the producers cycle through.
-            rate_per_s: Records per second per producer and topic.
+            total_rate_per_s: Records per second in all, split evenly over every (producer, topic)
+                stream, transactional producers' included.
+            record_bytes: Each record's value padded to about this size.
             drain_s: Default for how long `stop()` lets consumers catch up.
             consumers_ignore_committed: The fault of `ConsumerClient`'s `ignore_committed`, for every consumer.
             consumer_specs: Consumer client group name -> how its clients run; one plain
@@ -965,10 +1037,19 @@ class Workload:
             unknown = sorted(set(named) - {c.name for c in clients if c.role is role})
             if unknown:
                 raise ValueError(f"{role.value} specs for groups that are no {role.value} group: {', '.join(unknown)}")
+        producers = [c for c in clients if c.role is ClientRole.PRODUCER]
+        rate_per_s = total_rate_per_s / max(1, sum(len(c.topics) for c in producers))
         self.producers = [
-            producer_client(c, writers.get(c.name, ProducerSpec()), routing_dir, keys, rate_per_s, self.ledger)
-            for c in clients
-            if c.role is ClientRole.PRODUCER
+            producer_client(
+                c,
+                writers.get(c.name, ProducerSpec()),
+                routing_dir,
+                keys,
+                rate_per_s,
+                self.ledger,
+                record_bytes=record_bytes,
+            )
+            for c in producers
         ]
         self.consumers = [
             client

@@ -9,6 +9,7 @@ from config.model import ClientGroup
 from local_runtime.kafka import KafkaNode
 from local_runtime.ports import free_ports
 from rehearsal.estate import (
+    History,
     TopicSeed,
     committed_offsets,
     consume_and_commit,
@@ -17,10 +18,11 @@ from rehearsal.estate import (
     produce_history,
 )
 
+HISTORY = History(40)
 TOPICS = (
-    TopicSeed("orders", 3, {"retention.ms": "604800000"}),
-    TopicSeed("payments", 2),
-    TopicSeed("audit.events", 1, {"cleanup.policy": "compact"}),
+    TopicSeed("orders", 3, {"retention.ms": "604800000"}, HISTORY),
+    TopicSeed("payments", 2, history=HISTORY),
+    TopicSeed("audit.events", 1, {"cleanup.policy": "compact"}, HISTORY),
 )
 CLIENTS = [
     {"name": "orders-service", "role": "producer", "wave": 1, "topics": ["orders"]},
@@ -32,12 +34,12 @@ CLIENTS = [
 __all__ = ["committed_offsets", "seed_blue", "stack_config"]
 
 
-def seed_blue(blue: KafkaNode, records_per_topic: int = 40) -> None:
+def seed_blue(blue: KafkaNode) -> None:
     """Topics with configs, an application ACL, records, and a consumer group with committed offsets."""
     create_topics(blue.bootstrap_servers, TOPICS)
     grant_clients(blue.bootstrap_servers, [ClientGroup.model_validate(CLIENTS[2])])
-    produce_history(blue.bootstrap_servers, [t.name for t in TOPICS], records_per_topic)
-    consume_and_commit(blue.bootstrap_servers, "billing", ["orders", "payments"], records_per_topic)
+    produce_history(blue.bootstrap_servers, TOPICS)
+    consume_and_commit(blue.bootstrap_servers, "billing", ["orders", "payments"], HISTORY.records)
 
 
 def stack_config(blue: KafkaNode, routing_dir: Path, strategy: str) -> dict[str, Any]:

@@ -6,11 +6,9 @@ way a user would notice a loss: a record written to blue that the group never se
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,8 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from config.model import Phase, Strategy
 from evidence.groups import commit_offsets
-from local_runtime.pulumi_cli import pulumi_bin, pulumi_env
-from local_runtime.stack_harness import MigrationStack
+from local_runtime.stack_harness import MigrationStack, kill_session, pulumi_up_process
 from operations.handoff import FAULT_HOLD_ENV
 from planning.phases import Step, steps
 from tests.helpers import create_topic, wait_for
@@ -202,27 +199,6 @@ def test_an_update_interrupted_after_routing_to_green_does_not_hand_the_group_ov
     assert committed(green, "billing") == dict.fromkeys(range(PARTITIONS), 30)
     assert doc(bare_walk.routing_dir, "billing")["cluster"] == "B"
     assert not doc(bare_walk.routing_dir, "billing")["paused"]
-
-
-def pulumi_up_process(stack: MigrationStack, project: Path, backend: Path, env: dict[str, str]) -> subprocess.Popen:
-    command = [str(pulumi_bin() / "pulumi"), "up", "--yes", "--skip-preview", "--stack", stack.stack.name]
-    return subprocess.Popen(
-        command,
-        cwd=project,
-        env={**pulumi_env(backend), **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def kill_session(session_id: int) -> None:
-    """Every process left of the killed update's session (pulumi-kafka's Go plugin, in a process group of its
-    own, does not exit with its engine)."""
-    for process in psutil.process_iter():
-        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            if os.getsid(process.pid) == session_id:
-                process.kill()
 
 
 @pytest.mark.parametrize("point", ["pause", "commit", "publish"])

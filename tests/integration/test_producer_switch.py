@@ -55,7 +55,7 @@ def test_a_one_way_producer_switch_keeps_per_key_order_on_green(walk) -> None:
         stack.up_when_gates_pass(GATE_WAIT_S)
 
     clients = [ClientGroup.model_validate(c) for c in CLIENTS]
-    with Workload(clients, walk.routing_dir, rate_per_s=50, drain_s=90) as workload:
+    with Workload(clients, walk.routing_dir, total_rate_per_s=150, drain_s=90) as workload:
         ledger = workload.ledger
         wait_for(lambda: produced(ledger, "A", "orders-service") >= 100, 60, "orders written to blue")
         # MM2 falls behind right at the switch (held, then let go while `pulumi up` runs): the

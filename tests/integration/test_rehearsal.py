@@ -8,6 +8,7 @@ import pytest
 
 from config.model import Phase, Strategy
 from planning.phases import Step
+from rehearsal.faults import ConnectKilled, UpKilled
 from rehearsal.run import RehearsalOptions, rehearse
 
 pytestmark = pytest.mark.integration
@@ -20,8 +21,9 @@ def short_run(tmp_path: Path, **overrides) -> dict:
         stop_after=Step(Phase.CONSUMERS_SWITCHED, 0, 2),
         rollback_drill=False,
         dwell_s=3.0,
-        drain_s=60.0,
-        **overrides,
+        drain_s=90.0,
+        history_per_s=2000.0,  # the slow group's history in seconds, not the rehearsal's 4 minutes
+        **{"total_rate_per_s": 100.0, **overrides},
     )
     lines: list[str] = []
     result = rehearse(options, lines.append)
@@ -29,14 +31,20 @@ def short_run(tmp_path: Path, **overrides) -> dict:
     return result.to_json()
 
 
-def test_consumers_moved_under_traffic_lose_nothing(toolchain, tmp_path: Path) -> None:
-    report = short_run(tmp_path)
+def test_consumers_moved_under_traffic_survive_a_killed_connect_worker_and_a_killed_pulumi_up(
+    toolchain, tmp_path: Path
+) -> None:
+    """The CI subset of the fault campaign: MM2's worker killed while it replicates, `pulumi up` killed mid-wave."""
+    report = short_run(tmp_path, faults=(ConnectKilled(), UpKilled()))
+    assert report["error"] is None, report["error"]
+    assert [f["fault"] for f in report["faults"]] == ["connect-kill-replicating", "up-kill-consumer-wave"]
     assert report["produced"] > 100
     assert report["lost"] == 0, report["groups"]
+    assert report["unacknowledged"] == 0 and report["phantom"] == 0, report
     assert [p["name"] for p in report["phases"]][-1] == "consumers-switched (consumerWaves=2)"
 
 
 def test_checker_reports_losses_when_consumers_ignore_the_handed_over_offsets(toolchain, tmp_path: Path) -> None:
-    report = short_run(tmp_path, consumers_ignore_committed=True, rate_per_s=20.0)
+    report = short_run(tmp_path, consumers_ignore_committed=True, total_rate_per_s=80.0)
     # Consumers that start at the end of green's topics skip what arrived between pause and resume.
     assert report["lost"] > 0, report["groups"]

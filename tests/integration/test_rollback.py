@@ -23,7 +23,7 @@ def test_a_rollback_from_producers_switched_to_replicating_strands_nothing(walk)
     stack.up_when_gates_pass(GATE_WAIT_S)
 
     clients = [ClientGroup.model_validate(c) for c in CLIENTS]
-    with Workload(clients, walk.routing_dir, rate_per_s=20, drain_s=90) as workload:
+    with Workload(clients, walk.routing_dir, total_rate_per_s=60, drain_s=90) as workload:
         ledger = workload.ledger
         wait_for(
             lambda: sum(p.cluster == "B" for p in ledger.snapshot().produced) >= 100, 60, "orders written to green"

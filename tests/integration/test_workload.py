@@ -79,7 +79,7 @@ def rehearse_handoff(kafka_cluster, routing: Path, skip: int) -> tuple[CheckResu
     write_route(routing, route(WRITER, blue, "A"))
     write_route(routing, route(BILLING, blue, "A"))
 
-    with Workload([WRITER, BILLING], routing, rate_per_s=20, drain_s=30) as workload:
+    with Workload([WRITER, BILLING], routing, total_rate_per_s=20, drain_s=30) as workload:
         ledger = workload.ledger
         wait_for(lambda: consumed_on(ledger, "A") >= 30, 60, "billing consuming on A")
 
