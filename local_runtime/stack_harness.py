@@ -20,6 +20,8 @@ from local_runtime.pulumi_cli import pulumi_bin, pulumi_env, pulumi_root
 Output = Callable[[str], None]
 GATE_REFUSAL = "refused to enter"
 """How a gate refusal starts (components/migration.py)."""
+DRAIN_WAIT = "rollback stopped before"
+"""How a rollback drain's timeout starts (operations/reverse_drain.py): the next `up` waits again."""
 
 
 def _quiet(_line: str) -> None:
@@ -61,16 +63,17 @@ class MigrationStack:
     def up_when_gates_pass(
         self, timeout_s: float, on_output: Output = _quiet, retry_every_s: float = 3.0
     ) -> auto.UpResult:
-        """`pulumi up`, repeated while a gate refuses the step (as an operator waits and retries).
+        """`pulumi up`, repeated while a gate refuses the step or a rollback's drain waits (as an operator retries).
 
-        Anything other than a gate refusal is raised at once; so is the last refusal at timeout.
+        Anything else is raised at once; so is the last refusal at timeout.
         """
         deadline = time.monotonic() + timeout_s
         while True:
             try:
                 return self.up(on_output)
             except auto.CommandError as err:
-                if GATE_REFUSAL not in str(err) or time.monotonic() > deadline:
+                waiting = GATE_REFUSAL in str(err) or DRAIN_WAIT in str(err)
+                if not waiting or time.monotonic() > deadline:
                     raise
                 time.sleep(retry_every_s)
 

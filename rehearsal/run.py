@@ -70,7 +70,8 @@ class RehearsalOptions:
     """Stop the walk after this step (tests); None walks to `decommissioned`."""
     consumers_ignore_committed: bool = False
     """Fault injection: consumers ignore handed-over offsets (the checker must report losses)."""
-    gate_wait_s: float = 180.0
+    gate_wait_s: float = 300.0
+    """How long a step's `pulumi up` is retried while gates refuse it (a slow group can hold a rollback's drain)."""
     drain_s: float = 90.0
     history_per_s: float = 100.0
     """How fast the slow group of `CONSUMER_MIX` reads blue's seeded history (tests speed it up)."""
@@ -429,7 +430,9 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             _walk(opts, handles, workload, sampler, result)
         except Exception as err:  # noqa: BLE001 - the run is still checked; the report says where it stopped
             step = result.phases[-1].name if result.phases else "the first step"
-            result.error = f"after {step}: {type(err).__name__}: {_head_and_tail(str(err).strip())}"
+            saved = work / "walk-error.txt"
+            saved.write_text(str(err))
+            result.error = f"after {step}: {type(err).__name__} (all of it in {saved}): {_head_and_tail(str(err))}"
             say(f"walk stopped: {result.error}")
         say("stopping producers, letting consumers drain")
         try:

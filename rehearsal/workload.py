@@ -12,8 +12,10 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
+import traceback
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict, deque
@@ -227,7 +229,9 @@ class _Client(ABC):
             return  # never started
         self._thread.join(timeout_s)
         if self._thread.is_alive():
-            raise TimeoutError(f"client {self.name} did not stop within {timeout_s}s")
+            frame = sys._current_frames().get(self._thread.ident)
+            where = "".join(traceback.format_stack(frame)[-8:]) if frame else "(no frame)\n"
+            raise TimeoutError(f"client {self.name} did not stop within {timeout_s}s; its thread is at:\n{where}")
 
     def _main(self) -> None:
         try:
