@@ -23,6 +23,7 @@ from typing import ClassVar
 import psutil
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from pulumi import automation as auto
 
 from config.model import ClientRole, MigrationConfig, Phase
 from evidence.groups import committed_offsets
@@ -407,7 +408,18 @@ class TopicAndPartitionAdded(AfterUpFault):
         )
 
     def recover(self, h: WalkHandles, up: Up) -> str:
-        up()
+        try:
+            up()
+        except auto.CommandError as err:
+            # MM2 may create the topic or the partition on green before pulumi-kafka does (README).
+            cause = next((x.strip() for x in str(err).splitlines() if "kafka server:" in x), _first_line(str(err)))
+            h.say(f"fault {self.name}: `pulumi up` failed: {cause}; `pulumi refresh`, then `pulumi up`")
+            h.stack.stack.refresh()
+            up()
+            return (
+                f"`pulumi up` at the same step failed ({cause}): MM2 had grown or created the topic on green "
+                "first; `pulumi refresh --yes`, then `pulumi up` adopted them"
+            )
         return "`pulumi up` at the same step: the new topic and partition are in the plan (the preview lists them)"
 
     def verify(self, h: WalkHandles) -> str | None:
