@@ -68,7 +68,7 @@ def judge(fault: Fault, run: dict[str, Any], fault_problems: Sequence[str]) -> t
     problems = [f"{key} {run[key]}" for key in MUST_BE_ZERO if run[key]]
     if run["error"]:
         problems.append(f"walk stopped {run['error']}")
-    if not run["faults"]:
+    if not run["faults"] and not run["error"]:
         problems.append("the fault was never injected (the walk did not reach its step)")
     if run["stray_producer_refused"] is False:
         problems.append("mm2-stopped was not refused with a stray producer on blue")
