@@ -299,3 +299,15 @@ def check(data: LedgerData, clients: Iterable[ClientGroup]) -> CheckResult:
         unacknowledged=sum(p.unacknowledged for p in producers),
     )
     return CheckResult(tuple(groups), totals, producers)
+
+
+def per_second(events: Iterable[tuple[str, float]]) -> dict[str, list[tuple[float, float]]]:
+    """(cluster, epoch seconds) events -> cluster -> records per second, zero-filled over the whole span."""
+    counts: dict[str, Counter[int]] = {}
+    for cluster, t in events:
+        counts.setdefault(cluster, Counter())[int(t)] += 1
+    seconds = [s for c in counts.values() for s in c]
+    if not seconds:
+        return {}
+    span = range(min(seconds), max(seconds) + 1)
+    return {cluster: [(float(s), float(c[s])) for s in span] for cluster, c in sorted(counts.items())}

@@ -7,8 +7,7 @@ with the fault marked) and a `scenarios` list to `report.json`.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rehearsal.checker import LedgerData
+from rehearsal.checker import LedgerData, per_second
 from rehearsal.faults import Fault, Outcome
-from rehearsal.plots import Series, plot_fault_traffic
+from rehearsal.plots import plot_fault_traffic
 from rehearsal.report import print_findings, update_report
 from rehearsal.run import RehearsalOptions, RunResult, rehearse
 
@@ -82,18 +81,6 @@ def records_per_s(data: LedgerData) -> float:
     if len(times) < 2:
         return 0.0
     return len(times) / max(max(times) - min(times), 1.0)
-
-
-def per_second(events: Iterable[tuple[str, float]]) -> dict[str, Series]:
-    """(cluster, epoch seconds) events -> cluster -> records per second, zero-filled over the whole span."""
-    counts: dict[str, Counter[int]] = {}
-    for cluster, t in events:
-        counts.setdefault(cluster, Counter())[int(t)] += 1
-    seconds = [s for c in counts.values() for s in c]
-    if not seconds:
-        return {}
-    span = range(min(seconds), max(seconds) + 1)
-    return {cluster: [(float(s), float(c[s])) for s in span] for cluster, c in sorted(counts.items())}
 
 
 def scenario_result(fault: Fault, run: RunResult) -> ScenarioResult:

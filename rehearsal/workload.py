@@ -18,7 +18,7 @@ import time
 import traceback
 import uuid
 from abc import ABC, abstractmethod
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -39,7 +39,7 @@ from confluent_kafka import (
 
 from config.model import ClientGroup, ClientRole, OffsetReset
 from planning.routing import RoutingDocument
-from rehearsal.checker import AttemptedRecord, ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord
+from rehearsal.checker import AttemptedRecord, ConsumedRecord, ConsumerPause, LedgerData, ProducedRecord, per_second
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,6 @@ class Ledger:
         self._pauses: list[ConsumerPause] = []
         self._aborted: set[str] = set()
         self._attempts = 0
-        self._per_second: defaultdict[str, Counter[int]] = defaultdict(Counter)
 
     def add_attempt(self, record: AttemptedRecord, *, queued: bool = True) -> None:
         """A produce call for `record` (a re-send keeps its id); `queued` False if the client refused it (queue full).
@@ -149,7 +148,6 @@ class Ledger:
     def add_produced(self, record: ProducedRecord) -> None:
         with self._lock:
             self._produced.append(record)
-            self._per_second[record.cluster][int(record.acked_at)] += 1
 
     def add_consumed(self, record: ConsumedRecord) -> None:
         with self._lock:
@@ -176,15 +174,9 @@ class Ledger:
                 tuple(self._attempted.values()),
             )
 
-    def traffic(self) -> dict[str, list[tuple[float, int]]]:
+    def traffic(self) -> dict[str, list[tuple[float, float]]]:
         """Cluster alias -> (epoch second, acknowledged records), zero-filled over the whole run."""
-        with self._lock:
-            counts = {cluster: Counter(c) for cluster, c in self._per_second.items()}
-        seconds = [s for c in counts.values() for s in c]
-        if not seconds:
-            return {}
-        span = range(min(seconds), max(seconds) + 1)
-        return {cluster: [(float(s), c[s]) for s in span] for cluster, c in sorted(counts.items())}
+        return per_second((p.cluster, p.acked_at) for p in self.snapshot().produced)
 
     def dump_jsonl(self, path: Path) -> None:
         """A JSON object per line, `kind` attempted, produced, consumed, pause or aborted (an id); then a summary."""

@@ -9,7 +9,7 @@ import pytest
 
 from config.load import config_from_mapping
 from config.model import Phase, Strategy
-from rehearsal.checker import LedgerData
+from rehearsal.checker import LedgerData, per_second
 from rehearsal.faults import (
     FAULTS,
     ConnectKilled,
@@ -21,7 +21,7 @@ from rehearsal.faults import (
     wave_step,
 )
 from rehearsal.run import RehearsalOptions, dev_stack_config, walk_plan
-from rehearsal.scenarios import judge, per_second, records_per_s
+from rehearsal.scenarios import judge, records_per_s
 from tests.unit.test_checker import produced
 
 
