@@ -687,6 +687,8 @@ class ConsumerClient(_Client):
         self._pause_from: float | None = None
         self._next_lag_check = 0.0
         self._caught_up_at: float | None = None
+        self._fatal: KafkaError | None = None
+        """A fatal error the consumer reported: it is unusable and is replaced (`_restart`)."""
 
     def caught_up(self, since: float) -> bool:
         """Whether a lag check started after monotonic time `since` found every assigned partition consumed."""
@@ -705,6 +707,7 @@ class ConsumerClient(_Client):
             # transactions are never delivered (the checker's `aborted_read` proves it).
             # Remote topics (B.orders) appear while subscribed; notice them within seconds.
             "topic.metadata.refresh.interval.ms": 3000,
+            "on_commit": self._committed,
         }
         if self.group_instance_id:
             conf["group.instance.id"] = self.group_instance_id
@@ -769,13 +772,39 @@ class ConsumerClient(_Client):
             self._assign_new_partitions(self._target.topics)
         history_before = self._history_read
         recorded = [self._record(m) for m in self._consumer.consume(num_messages=500, timeout=REFRESH_S)]
+        if self._fatal is not None:
+            self._restart()
+            return
         if self.history_per_s is not None:
             self._history_resume_at = time.monotonic() + (self._history_read - history_before) / self.history_per_s
         if any(recorded):
             self._caught_up_at = None
-            self._commit()
+            self._commit(asynchronous=True)
         elif time.monotonic() >= self._next_lag_check:
             self._check_lag()
+
+    def _restart(self) -> None:
+        """Replace a consumer that reported a fatal error, as a supervisor restarts a crashed client.
+
+        A static member whose JoinGroup the broker saw twice (a request retried across a frozen
+        broker) is fenced by its own retry: librdkafka reports `_FATAL` and the instance never
+        consumes again. What it read since its last commit is read again by the new instance
+        (duplicates, which the checker counts; nothing is skipped).
+        """
+        assert self._consumer is not None and self._target is not None
+        log.warning("consumer %s: fatal error (%s); closing it and connecting again", self.name, self._fatal)
+        if self._pause_from is None:
+            self._pause_from = self._last_consumed_at
+        try:
+            self._consumer.close()
+        except KafkaException as err:
+            log.info("consumer %s: close after the fatal error failed (%s)", self.name, err)
+        self._consumer = None
+        self._fatal = None
+        self._pending.clear()
+        self._assigned.clear()
+        self._caught_up_at = None
+        self._connect(self._target)
 
     def _assign_new_partitions(self, topics: Sequence[str]) -> None:
         """Assign (incrementally) every existing partition of `topics` not assigned yet, from committed offsets."""
@@ -817,8 +846,10 @@ class ConsumerClient(_Client):
 
     def _record(self, msg: Message) -> bool:
         assert self._doc is not None and self._target is not None
-        if msg.error() is not None:
-            log.warning("consumer %s: %s", self.name, msg.error())
+        err = msg.error()
+        if err is not None:
+            log.warning("consumer %s: %s", self.name, err)
+            self._note_fatal(err)
             return False
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
         self._pending[(topic, partition)] = offset + 1
@@ -849,20 +880,41 @@ class ConsumerClient(_Client):
         self._last_consumed_at = now
         return True
 
-    def _commit(self, only: set[tuple[str, int]] | None = None) -> None:
-        """Commit the processed offsets (of the partitions in `only`, if given), synchronously."""
+    def _commit(self, only: set[tuple[str, int]] | None = None, *, asynchronous: bool = False) -> None:
+        """Commit the processed offsets (of the partitions in `only`, if given).
+
+        Synchronous where the next step needs the commit done (a revoke, before a close);
+        asynchronous while reading, since librdkafka's synchronous commit has no timeout and
+        was seen never to return after a frozen broker resumed. An asynchronous result arrives
+        in `_committed` during a later `consume`; a failed one is retried with the next batch.
+        """
         pending = {tp: o for tp, o in self._pending.items() if only is None or tp in only}
-        if self._consumer is None or not pending:
+        if self._consumer is None or not pending or self._fatal is not None:
             return
         offsets = [TopicPartition(t, p, o) for (t, p), o in pending.items()]
         try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+            done = self._consumer.commit(offsets=offsets, asynchronous=asynchronous)
         except KafkaException as err:
             log.warning("consumer %s: commit failed (%s); retrying with the next batch", self.name, err)
+            self._note_fatal(err.args[0])
             return
-        for tp, offset in pending.items():
-            if self._pending.get(tp) == offset:
-                del self._pending[tp]
+        if done is not None:
+            self._committed(None, done)
+
+    def _committed(self, err: KafkaError | None, offsets: list[TopicPartition]) -> None:
+        """Forget the pending offsets a commit stored (unless a later record moved them on)."""
+        if err is not None:
+            log.info("consumer %s: commit failed (%s); retrying with the next batch", self.name, err)
+            self._note_fatal(err)
+        for tp in offsets:
+            key = (tp.topic, tp.partition)
+            if tp.error is None and self._pending.get(key) == tp.offset:
+                del self._pending[key]
+
+    def _note_fatal(self, err: KafkaError) -> None:
+        """Remember a fatal error (librdkafka reports one as `_FATAL`, flagged or not) for `_step` to restart."""
+        if err.fatal() or err.code() == KafkaError._FATAL:
+            self._fatal = err
 
     def _check_lag(self) -> None:
         assert self._consumer is not None

@@ -17,7 +17,7 @@ from config.model import ClientGroup, ClientRole
 from local_runtime.kafka import KafkaNode
 from planning.routing import RoutingDocument
 from rehearsal.checker import CheckResult, LedgerData, check
-from rehearsal.workload import Ledger, ProducerClient, Workload, write_route
+from rehearsal.workload import ConsumerSpec, Ledger, ProducerClient, Workload, write_route
 from tests.helpers import create_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -150,3 +150,44 @@ def test_records_whose_delivery_failed_are_resent_until_acknowledged(kafka_clust
     assert producer.error is None
     assert data.attempts > len(data.produced)
     assert sorted(p.seq for p in data.produced) == list(range(len(data.produced)))  # each seq acknowledged once
+
+
+def test_a_fenced_static_member_is_replaced_and_reads_on(kafka_cluster, tmp_path) -> None:
+    """A static member fenced by another with its `group.instance.id` gets a fatal error: the client starts again.
+
+    The campaign's `blue-broker-pause` met this after a frozen broker resumed (librdkafka:
+    "Static consumer fenced by other consumer with same group.instance.id", its own retried
+    JoinGroup being the other); a fenced consumer never reads again, so every later record was lost.
+    Here the other member is real, which fences the client every time.
+    """
+    blue = kafka_cluster("A")
+    create_topic(blue.bootstrap_servers, "orders", PARTITIONS)
+    routing = tmp_path / "routing"
+    write_route(routing, route(WRITER, blue, "A"))
+    write_route(routing, route(BILLING, blue, "A"))
+
+    specs = {BILLING.name: ConsumerSpec(static=True)}
+    with Workload([WRITER, BILLING], routing, total_rate_per_s=100, drain_s=60, consumer_specs=specs) as workload:
+        ledger = workload.ledger
+        wait_for(lambda: consumed_on(ledger, "A") >= 100, 60, "billing consuming on A")
+        intruder = Consumer(
+            {
+                "bootstrap.servers": blue.bootstrap_servers,
+                "group.id": BILLING.consumer_group_id,
+                "group.instance.id": BILLING.name,  # the workload's static member's id
+                "enable.auto.commit": False,  # it commits nothing: billing's offsets stay billing's
+            }
+        )
+        try:
+            intruder.subscribe(["orders"])
+            wait_for(lambda: intruder.poll(0.5) is not None and bool(intruder.assignment()), 60, "the intruder joined")
+        finally:
+            intruder.close()
+        fenced = len(ledger.snapshot().produced)
+        wait_for(lambda: consumed_on(ledger, "A") >= fenced + 500, 90, "billing reading again after it was fenced")
+
+    result = check(ledger.snapshot(), [WRITER, BILLING])
+    row = result.row("billing", "orders")
+    assert row.lost == 0 and row.consumed == row.produced, row
+    # A fenced instance still fetches, but none of its commits lands: a handoff would start far back.
+    assert committed(blue, BILLING.consumer_group_id) == end_offsets(blue), "billing's offsets committed to the end"
