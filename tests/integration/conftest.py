@@ -76,3 +76,17 @@ def connectors(config: dict) -> list[str]:
 
 def green_bootstrap(config: dict) -> str:
     return f"127.0.0.1:{config['green']['local']['brokerPort']}"
+
+
+def refused(stack: MigrationStack, *gates: str) -> str:
+    """Run `pulumi up`, expect a gate refusal naming `gates`, and check nothing moved."""
+    before = stack.outputs()
+    with pytest.raises(Exception) as exc:
+        stack.up()
+    message = str(exc.value)
+    assert "nothing was changed" in message, message
+    for gate in gates:
+        assert f"  {gate}: " in message, (gate, message)
+    after = stack.outputs()
+    assert after["step"] == before["step"] and after["routing"] == before["routing"]
+    return message

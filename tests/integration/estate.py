@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from config.model import ClientGroup
 from local_runtime.kafka import KafkaNode
@@ -31,7 +34,15 @@ CLIENTS = [
     {"name": "auditor", "role": "consumer", "wave": 2, "topics": ["audit.events"]},
 ]
 
-__all__ = ["committed_offsets", "seed_blue", "stack_config"]
+__all__ = [
+    "PARTITIONS",
+    "committed_offsets",
+    "end_offsets",
+    "produce",
+    "seed_blue",
+    "stack_config",
+    "wait_until_copied",
+]
 
 
 def seed_blue(blue: KafkaNode) -> None:
@@ -75,3 +86,37 @@ def stack_config(blue: KafkaNode, routing_dir: Path, strategy: str) -> dict[str,
         "routing": {"directory": str(routing_dir)},
         "allowDestroy": True,
     }
+
+
+PARTITIONS = {t.name: t.partitions for t in TOPICS}
+"""Partitions per topic of the estate."""
+
+
+def end_offsets(bootstrap: str, prefix: str = "") -> dict[str, int]:
+    """`topic:partition` -> end offset of the estate's topics, named `<prefix><topic>` on that cluster."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "parity-test-reader"})
+    try:
+        out = {}
+        for topic, count in PARTITIONS.items():
+            for p in range(count):
+                out[f"{topic}:{p}"] = consumer.get_watermark_offsets(TopicPartition(prefix + topic, p), timeout=10)[1]
+        return out
+    finally:
+        consumer.close()
+
+
+def wait_until_copied(source: str, target: str, prefix: str = "", timeout_s: float = 90) -> dict[str, int]:
+    """The source's end offsets, once its copies on the target (`<prefix><topic>`) hold as many records."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        wanted, copied = end_offsets(source), end_offsets(target, prefix)
+        if all(copied.get(k, 0) >= v for k, v in wanted.items()):
+            return wanted
+        assert time.monotonic() < deadline, f"MM2 did not copy everything: source {wanted}, copies {copied}"
+        time.sleep(1)
+
+
+def produce(bootstrap: str, topic: str, partition: int, value: str) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic, key=b"parity-test", value=value.encode(), partition=partition)
+    assert producer.flush(30) == 0

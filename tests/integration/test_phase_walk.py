@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from config.model import Phase, Strategy
@@ -11,11 +14,12 @@ from evidence.inventory import read_inventory
 from local_runtime.stack_harness import MigrationStack
 from planning.phases import Step, steps
 from tests.helpers import create_topic, wait_for
-from tests.integration.conftest import connectors, doc, green_bootstrap
-from tests.integration.estate import committed_offsets
+from tests.integration.conftest import Walk, connectors, doc, green_bootstrap, refused
+from tests.integration.estate import PARTITIONS, committed_offsets, produce, wait_until_copied
 
 pytestmark = pytest.mark.integration
 GATE_WAIT_S = 90
+FORCED_SOAK = "rehearsal: soak waived by the on-call lead"
 
 
 def step_and_check_preview(stack: MigrationStack, step: Step) -> dict:
@@ -38,6 +42,10 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
     }
 
     for step in steps(Strategy.BIDIRECTIONAL, 2, 2):
+        if step.phase is Phase.REVERSE_DISABLED:
+            a_consumer_left_on_blue_refuses_reverse_disabled(stack, walk)
+        if step.phase is Phase.VERIFIED:
+            a_soak_window_not_elapsed_refuses_verified_until_forced(stack, config)
         step_and_check_preview(stack, step)
         out = stack.outputs()
         assert out["step"] == step.as_output()
@@ -69,6 +77,12 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
         if phase is Phase.PRODUCERS_SWITCHED:
             assert doc(routing_dir, "orders-service")["cluster"] == "B"
             assert doc(routing_dir, "payments-service")["cluster"] == ("B" if step.producer_waves == 2 else "A")
+        if step == Step(Phase.PRODUCERS_SWITCHED, 2, 0):
+            # What producers switched to green write to its orders; B->A copies it into blue's B.orders.
+            for p in range(PARTITIONS["orders"]):
+                for i in range(5):
+                    produce(green, "orders", p, f"written on green {i}")
+            wait_until_copied(green, blue.bootstrap_servers, prefix="B.")
         if phase is Phase.CONSUMERS_SWITCHED and step.consumer_waves == 1:
             billing = doc(routing_dir, "billing")
             assert (billing["cluster"], billing["bootstrapServers"], billing["paused"]) == ("B", green, False)
@@ -79,12 +93,16 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
             for topic, partitions in (("orders", 3), ("payments", 2)):
                 expected = {p: max(offset, 0) for p, offset in billing_on_blue[topic].items()}
                 assert committed_offsets(green, "billing", f"A.{topic}", partitions) == expected
+            both_flows_sampled_by_data_parity(out)
         if phase is Phase.REVERSE_DISABLED:
             assert connectors(config) == [
                 "A->B.MirrorCheckpointConnector",
                 "A->B.MirrorSourceConnector",
                 "B->A.MirrorHeartbeatConnector",
             ]
+        if phase is Phase.VERIFIED:
+            assert out["forcedGates"] == {"soak-elapsed": FORCED_SOAK}
+            assert out["history"][-1]["forced"] == {"soak-elapsed": FORCED_SOAK}
         if phase is Phase.MM2_STOPPED:
             assert connectors(config) == []
             for cluster in (blue.bootstrap_servers, green):
@@ -96,6 +114,54 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
             producer.produce("orders", b"late", on_delivery=lambda err, _msg, sink=errors: sink.append(err))
             producer.flush(10)
             assert errors and errors[0] is not None and "AUTHORIZATION" in errors[0].name(), errors
+
+
+def both_flows_sampled_by_data_parity(outputs: dict) -> None:
+    """The first consumer wave's data-parity verdict sampled every partition of both flows."""
+    verdict = {g["gate"]: g for g in outputs["gates"]}["data-parity"]
+    assert verdict["passed"], verdict["summary"]
+    forward, reverse = verdict["figures"]["A->B"], verdict["figures"]["B->A"]
+    names = {f"{t}:{p}" for t, count in PARTITIONS.items() for p in range(count)}
+    assert set(forward["perPartition"]) == set(reverse["perPartition"]) == names
+    # Blue's history: every partition sampled, up to the default 20 records each.
+    assert all(isinstance(n, int) and 1 <= n <= 20 for n in forward["perPartition"].values()), forward
+    # Green's own records: only orders has any; the other topics are empty on green.
+    for name, count in reverse["perPartition"].items():
+        assert (1 <= count <= 5) if name.startswith("orders:") else count == "empty", (name, reverse)
+    assert "(empty: audit.events:0, payments:0, payments:1)" in verdict["summary"]
+
+
+def a_consumer_left_on_blue_refuses_reverse_disabled(stack: MigrationStack, walk: Walk) -> None:
+    """A consumer left behind on blue keeps the reverse flow from being switched off (`blue-idle`)."""
+    stop = threading.Event()
+
+    def straggler() -> None:
+        consumer = Consumer(
+            {"bootstrap.servers": walk.blue.bootstrap_servers, "group.id": "billing", "auto.offset.reset": "latest"}
+        )
+        consumer.subscribe(["orders"])
+        while not stop.is_set():
+            consumer.poll(0.5)
+        consumer.close()
+
+    thread = threading.Thread(target=straggler, daemon=True)
+    thread.start()
+    time.sleep(5)
+    stack.goto("reverse-disabled", 2, 2)
+    try:
+        message = refused(stack, "blue-idle")
+        assert "active groups {'billing': 1}" in message
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def a_soak_window_not_elapsed_refuses_verified_until_forced(stack: MigrationStack, config: dict) -> None:
+    """The soak window (1 h here) refuses `verified`; an operator forces that one gate, with a reason."""
+    stack.configure({"gates": {**config["gates"], "soakSeconds": 3600}})
+    stack.goto("verified", 2, 2)
+    refused(stack, "soak-elapsed")
+    stack.configure({"force": {"soak-elapsed": FORCED_SOAK}})
 
 
 def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> None:
