@@ -795,15 +795,9 @@ class ConsumerClient(_Client):
         log.warning("consumer %s: fatal error (%s); closing it and connecting again", self.name, self._fatal)
         if self._pause_from is None:
             self._pause_from = self._last_consumed_at
-        try:
-            self._consumer.close()
-        except KafkaException as err:
-            log.info("consumer %s: close after the fatal error failed (%s)", self.name, err)
-        self._consumer = None
+        self._disconnect()  # its commit is skipped: a fatal consumer commits nothing
         self._fatal = None
         self._pending.clear()
-        self._assigned.clear()
-        self._caught_up_at = None
         self._connect(self._target)
 
     def _assign_new_partitions(self, topics: Sequence[str]) -> None:
@@ -939,7 +933,10 @@ class ConsumerClient(_Client):
         if self._consumer is None:
             return
         self._commit()
-        self._consumer.close()
+        try:
+            self._consumer.close()
+        except KafkaException as err:  # nothing to do about it: the instance is dropped either way
+            log.info("consumer %s: close failed (%s)", self.name, err)
         self._consumer = None
         self._assigned.clear()
         self._caught_up_at = None
