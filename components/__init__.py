@@ -1,1 +1,1 @@
-"""Pulumi components, one per concept of the migration; each turns a plan into resources."""
+"""kafka_migration: a zero-downtime Kafka migration (blue -> green with MirrorMaker 2) as Pulumi components."""

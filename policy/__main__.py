@@ -1,6 +1,7 @@
-"""The kafka-migration-safety policy pack (the rules are in policies.py; the constructor serves them and blocks)."""
+"""The kafka-migration-safety policy pack: serves the rules of kafka_migration.policies.rules and blocks."""
 
-from policies import POLICIES
 from pulumi_policy import PolicyPack
+
+from kafka_migration.policies.rules import POLICIES
 
 PolicyPack(name="kafka-migration-safety", policies=POLICIES)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from local_runtime import connect, kafka
-from local_runtime.paths import kafka_libs
-from local_runtime.ports import free_ports
-from local_runtime.process import RUN_ID_ENV, stop_run
-from local_runtime.pulumi_cli import require_toolchain
+from kafka_migration.local_runtime import connect, kafka
+from kafka_migration.local_runtime.paths import kafka_libs
+from kafka_migration.local_runtime.ports import free_ports
+from kafka_migration.local_runtime.process import RUN_ID_ENV, stop_run
+from kafka_migration.local_runtime.project import write_project
+from kafka_migration.local_runtime.pulumi_cli import require_toolchain
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -79,12 +79,5 @@ def connect_worker(toolchain: None, tmp_path: Path) -> Iterator[WorkerFactory]:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """A scratch copy of the Pulumi project (program, components, config), without state or venv."""
-    root = Path(__file__).resolve().parent.parent
-    dest = tmp_path / "project"
-    ignore = shutil.ignore_patterns(
-        ".venv", ".git", ".pulumi-state", ".local-clusters", "*-report", "__pycache__", ".*_cache", "Pulumi.*.yaml"
-    )
-    shutil.copytree(root, dest, ignore=ignore)
-    (dest / ".venv").symlink_to(root / ".venv")
-    return dest
+    """A Pulumi project of its own using kafka_migration (the program any user writes), without a stack."""
+    return write_project(tmp_path / "project")

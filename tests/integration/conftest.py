@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from local_runtime.connect import ConnectClient
-from local_runtime.kafka import KafkaNode
-from local_runtime.process import stop_all_under
-from local_runtime.stack_harness import MigrationStack
+from kafka_migration.local_runtime.connect import ConnectClient
+from kafka_migration.local_runtime.kafka import KafkaNode
+from kafka_migration.local_runtime.process import stop_all_under
+from kafka_migration.local_runtime.stack_harness import MigrationStack
 from tests.integration.estate import seed_blue, stack_config
 
 

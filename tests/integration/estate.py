@@ -8,10 +8,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from config.model import ClientGroup
-from local_runtime.kafka import KafkaNode
-from local_runtime.ports import free_ports
-from rehearsal.estate import (
+from kafka_migration.config.model import ClientGroup
+from kafka_migration.local_runtime.kafka import KafkaNode
+from kafka_migration.local_runtime.ports import free_ports
+from kafka_migration.rehearsal.estate import (
     History,
     TopicSeed,
     committed_offsets,

@@ -13,8 +13,8 @@ from confluent_kafka.admin import (
 )
 from pulumi import automation as auto
 
-from config.model import ClientGroup
-from rehearsal.estate import grant_clients
+from kafka_migration.config.model import ClientGroup
+from kafka_migration.rehearsal.estate import grant_clients
 from tests.integration.estate import CLIENTS
 
 pytestmark = pytest.mark.integration

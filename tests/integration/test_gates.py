@@ -16,7 +16,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from local_runtime import process
+from kafka_migration.local_runtime import process
 from tests.integration.conftest import connectors, green_bootstrap, refused
 
 pytestmark = pytest.mark.integration

@@ -17,11 +17,11 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from config.model import Phase, Strategy
-from evidence.groups import commit_offsets
-from local_runtime.stack_harness import MigrationStack, kill_session, pulumi_up_process
-from operations.handoff import FAULT_HOLD_ENV
-from planning.phases import Step, steps
+from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.evidence.groups import commit_offsets
+from kafka_migration.local_runtime.stack_harness import MigrationStack, kill_session, pulumi_up_process
+from kafka_migration.operations.handoff import FAULT_HOLD_ENV
+from kafka_migration.planning.phases import Step, steps
 from tests.helpers import create_topic, wait_for
 from tests.integration.conftest import doc, green_bootstrap
 

@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from pulumi import automation as auto
 
-from config.model import Strategy
-from planning.phases import steps
+from kafka_migration.config.model import Strategy
+from kafka_migration.planning.phases import steps
 from tests.helpers import wait_for
 from tests.integration.conftest import green_bootstrap
 from tests.integration.estate import stack_config

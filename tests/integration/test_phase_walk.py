@@ -9,10 +9,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from config.model import Phase, Strategy
-from evidence.inventory import read_inventory
-from local_runtime.stack_harness import MigrationStack
-from planning.phases import Step, steps
+from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.evidence.inventory import read_inventory
+from kafka_migration.local_runtime.stack_harness import MigrationStack
+from kafka_migration.planning.phases import Step, steps
 from tests.helpers import create_topic, wait_for
 from tests.integration.conftest import Walk, connectors, doc, green_bootstrap, refused
 from tests.integration.estate import PARTITIONS, committed_offsets, produce, wait_until_copied

@@ -18,24 +18,24 @@ import pulumi_kafka
 import pytest
 from pulumi import automation as auto
 
-from components.cleanup import BlueFence, BlueFenceArgs
-from components.kafka_provider import kafka_provider
-from components.migration import Migration, MigrationArgs
-from components.providers.connector import MirrorConnector
-from components.providers.topics_absent import TopicsAbsent
-from config.model import MigrationConfig, Phase
-from evidence.clients import client_config
-from local_runtime.paths import PROJECT_ROOT, pulumi_root
-from local_runtime.pulumi_cli import pulumi_env
-from planning.desired import Flow, MigrationPlan, fence_acls, plan_migration
-from planning.inventory import ClusterInventory, TopicInfo
-from planning.mm2 import connector_configs, flow_spec
-from planning.phases import Step
+from kafka_migration.config.model import MigrationConfig, Phase
+from kafka_migration.evidence.clients import client_config
+from kafka_migration.local_runtime.paths import pulumi_root
+from kafka_migration.local_runtime.pulumi_cli import pulumi_env
+from kafka_migration.planning.desired import Flow, MigrationPlan, fence_acls, plan_migration
+from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
+from kafka_migration.planning.mm2 import connector_configs, flow_spec
+from kafka_migration.planning.phases import Step
+from kafka_migration.resources.cleanup import BlueFence, BlueFenceArgs
+from kafka_migration.resources.kafka_provider import kafka_provider
+from kafka_migration.resources.migration import Migration, MigrationArgs
+from kafka_migration.resources.providers.connector import MirrorConnector
+from kafka_migration.resources.providers.topics_absent import TopicsAbsent
 from tests.unit.builders import make_config
 
 pytestmark = pytest.mark.integration
 
-POLICY_PACK = PROJECT_ROOT / "policy"
+POLICY_PACK = Path(__file__).resolve().parents[2] / "policy"
 RUNBOOK = "README.md#rolling-back-and-refused-gates"
 PASSWORD = "pw-123"
 SECRETS_FILE = "/opt/kafka/external-configuration/mm2-secrets/mm2-secrets.properties"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from config.load import config_from_mapping
-from local_runtime.pulumi_cli import pulumi_bin, pulumi_env
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.local_runtime.pulumi_cli import pulumi_bin, pulumi_env
 
 pytestmark = pytest.mark.integration
 PASSPHRASE = "example-only-change-me"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from config.model import ClientGroup, Phase, Strategy
-from planning.naming import ConnectorKind, connector_name
-from planning.phases import Step, steps
-from rehearsal.checker import check
-from rehearsal.workload import Ledger, Workload
+from kafka_migration.config.model import ClientGroup, Phase, Strategy
+from kafka_migration.planning.naming import ConnectorKind, connector_name
+from kafka_migration.planning.phases import Step, steps
+from kafka_migration.rehearsal.checker import check
+from kafka_migration.rehearsal.workload import Ledger, Workload
 from tests.helpers import wait_for
 from tests.integration.conftest import doc
 from tests.integration.estate import CLIENTS

@@ -7,9 +7,9 @@ import socket
 import pytest
 from pulumi import automation as auto
 
-from config.model import Phase
-from local_runtime.ports import free_ports
-from planning.phases import Step
+from kafka_migration.config.model import Phase
+from kafka_migration.local_runtime.ports import free_ports
+from kafka_migration.planning.phases import Step
 from tests.integration.conftest import connectors
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from config.model import Phase, Strategy
-from planning.phases import Step
-from rehearsal.faults import ConnectKilled, UpKilled
-from rehearsal.run import RehearsalOptions, rehearse
+from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.planning.phases import Step
+from kafka_migration.rehearsal.faults import ConnectKilled, UpKilled
+from kafka_migration.rehearsal.run import RehearsalOptions, rehearse
 
 pytestmark = pytest.mark.integration
 

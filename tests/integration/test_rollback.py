@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from config.model import ClientGroup
-from rehearsal.checker import check
-from rehearsal.workload import Workload
+from kafka_migration.config.model import ClientGroup
+from kafka_migration.rehearsal.checker import check
+from kafka_migration.rehearsal.workload import Workload
 from tests.helpers import wait_for
 from tests.integration.estate import CLIENTS
 

@@ -10,9 +10,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pulumi import automation as auto
 
-from evidence.lag import partition_lags
-from local_runtime.connect import ConnectClient
-from local_runtime.stack_harness import MigrationStack
+from kafka_migration.evidence.lag import partition_lags
+from kafka_migration.local_runtime.connect import ConnectClient
+from kafka_migration.local_runtime.stack_harness import MigrationStack
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from local_runtime.pulumi_cli import pulumi_env
+from kafka_migration.local_runtime.pulumi_cli import pulumi_env
 
 pytestmark = pytest.mark.integration
 GATE_WAIT_S = 90

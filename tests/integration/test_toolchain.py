@@ -19,9 +19,9 @@ from confluent_kafka.admin import (
 )
 from pulumi import automation as auto
 
-from local_runtime.kafka import LOCAL_PRINCIPAL
-from local_runtime.paths import pinned_versions, pulumi_root
-from local_runtime.pulumi_cli import pulumi_bin, pulumi_env
+from kafka_migration.local_runtime.kafka import LOCAL_PRINCIPAL
+from kafka_migration.local_runtime.paths import pinned_versions, pulumi_root
+from kafka_migration.local_runtime.pulumi_cli import pulumi_bin, pulumi_env
 
 pytestmark = pytest.mark.integration
 

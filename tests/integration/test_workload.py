@@ -13,11 +13,11 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from config.model import ClientGroup, ClientRole
-from local_runtime.kafka import KafkaNode
-from planning.routing import RoutingDocument
-from rehearsal.checker import CheckResult, LedgerData, check
-from rehearsal.workload import ConsumerSpec, Ledger, ProducerClient, Workload, write_route
+from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.local_runtime.kafka import KafkaNode
+from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.checker import CheckResult, LedgerData, check
+from kafka_migration.rehearsal.workload import ConsumerSpec, Ledger, ProducerClient, Workload, write_route
 from tests.helpers import create_topic, wait_for
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.model import MigrationConfig
+from kafka_migration.config.model import MigrationConfig
 
 
 def config_dict(**overrides: Any) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import KafkaError
 
-from config.model import ClientGroup, ClientRole
-from planning.routing import RoutingDocument
-from rehearsal.checker import (
+from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.checker import (
     AttemptedRecord,
     ConsumedRecord,
     ConsumerPause,
@@ -23,8 +23,8 @@ from rehearsal.checker import (
     ProducerResult,
     check,
 )
-from rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
-from rehearsal.workload import Ledger, ProducerClient, read_route, write_route
+from kafka_migration.rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
+from kafka_migration.rehearsal.workload import Ledger, ProducerClient, read_route, write_route
 from tests.unit.test_rehearsal_transactions import client as transactional_client
 from tests.unit.test_rehearsal_transactions import transact
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from config.model import MigrationConfig, Phase, Strategy
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from tests.unit.builders import config_dict, make_config
 
 

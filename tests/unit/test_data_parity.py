@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from config.model import Phase
-from planning.evidence import Evidence, ParitySample
-from planning.gates import Gate, Verdict, evaluate
-from planning.inventory import ClusterInventory
-from planning.offsets import OffsetSync, RecordId
-from planning.parity import (
+from kafka_migration.config.model import Phase
+from kafka_migration.planning.evidence import Evidence, ParitySample
+from kafka_migration.planning.gates import Gate, Verdict, evaluate
+from kafka_migration.planning.inventory import ClusterInventory
+from kafka_migration.planning.offsets import OffsetSync, RecordId
+from kafka_migration.planning.parity import (
     EMPTY,
     Comparison,
     Difference,
@@ -16,7 +16,7 @@ from planning.parity import (
     compare_in_order,
     plan_windows,
 )
-from planning.phases import Step
+from kafka_migration.planning.phases import Step
 from tests.unit.builders import make_config
 
 

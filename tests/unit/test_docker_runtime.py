@@ -8,7 +8,11 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.docker.containers import (
+from kafka_migration.config.model import MigrationConfig, Phase
+from kafka_migration.planning.desired import plan_migration
+from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
+from kafka_migration.planning.phases import Step, config_steps
+from kafka_migration.resources.docker.containers import (
     CONNECT_SCRIPT,
     DATA_DIR,
     docker_green_spec,
@@ -16,10 +20,6 @@ from components.docker.containers import (
     properties,
     stable_cluster_id,
 )
-from config.model import MigrationConfig, Phase
-from planning.desired import plan_migration
-from planning.inventory import ClusterInventory, TopicInfo
-from planning.phases import Step, config_steps
 from tests.unit.builders import make_config
 
 BLUE_PASSWORD = "blue-pw-0d3a"
@@ -146,7 +146,7 @@ class DockerMocks(pulumi.runtime.Mocks):
 
 def register_docker(cfg: MigrationConfig, step: Step) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """`parentType$type::name` -> inputs of every resource at `step`, and the runtime's outputs."""
-    from components.docker.resources import build_docker_green
+    from kafka_migration.resources.docker.resources import build_docker_green
 
     monitor = pulumi.runtime.mocks.MockMonitor(DockerMocks())
     pulumi.runtime.set_mocks(
@@ -234,7 +234,7 @@ def test_worker_reads_blues_password_from_a_secret_upload() -> None:
 
 
 def test_green_cannot_be_built_before_green_provisioned() -> None:
-    from components.docker.resources import build_docker_green
+    from kafka_migration.resources.docker.resources import build_docker_green
 
     cfg = docker_config()
     with pytest.raises(ValueError, match="green is not provisioned at blue-only"):

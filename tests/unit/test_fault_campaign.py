@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from config.load import config_from_mapping
-from config.model import Phase, Strategy
-from rehearsal.checker import LedgerData, per_second
-from rehearsal.faults import (
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.rehearsal.checker import LedgerData, per_second
+from kafka_migration.rehearsal.faults import (
     FAULTS,
     ConnectKilled,
     Outcome,
@@ -20,8 +20,8 @@ from rehearsal.faults import (
     faults_named,
     wave_step,
 )
-from rehearsal.run import RehearsalOptions, dev_stack_config, walk_plan
-from rehearsal.scenarios import judge, records_per_s
+from kafka_migration.rehearsal.run import RehearsalOptions, dev_stack_config, walk_plan
+from kafka_migration.rehearsal.scenarios import judge, records_per_s
 from tests.unit.test_checker import produced
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from config.model import Phase
-from planning.gates import Gate, Verdict, blocking, spent_forces, stale_force_note
-from planning.phases import Step
+from kafka_migration.config.model import Phase
+from kafka_migration.planning.gates import Gate, Verdict, blocking, spent_forces, stale_force_note
+from kafka_migration.planning.phases import Step
 
 VERIFIED = Step(Phase.VERIFIED, 2, 2)
 MM2_STOPPED = Step(Phase.MM2_STOPPED, 2, 2)

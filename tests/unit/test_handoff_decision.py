@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from config.model import OffsetReset
-from planning.handoff import Direction, OffsetMove
-from planning.handoff_decision import (
+from kafka_migration.config.model import OffsetReset
+from kafka_migration.planning.handoff import Direction, OffsetMove
+from kafka_migration.planning.handoff_decision import (
     Commit,
     Done,
     GroupView,
@@ -20,8 +20,8 @@ from planning.handoff_decision import (
     paused,
     reread_bound,
 )
-from planning.offsets import OffsetSync, SyncHistory
-from planning.placement import (
+from kafka_migration.planning.offsets import OffsetSync, SyncHistory
+from kafka_migration.planning.placement import (
     Anchor,
     Basis,
     Placement,

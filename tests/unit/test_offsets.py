@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planning.offsets import (
+from kafka_migration.planning.offsets import (
     OffsetSync,
     SyncHistory,
     SyncKey,
@@ -75,7 +75,7 @@ def test_translation_never_skips_a_record(case) -> None:
 
 
 def test_nearest_sync_below_either_way() -> None:
-    from planning.offsets import nearest_sync_below
+    from kafka_migration.planning.offsets import nearest_sync_below
 
     h = SyncHistory([OffsetSync(10, 100), OffsetSync(20, 105), OffsetSync(30, 130)])
     assert nearest_sync_below(h, 25, forward=True) == (20, 105)
@@ -85,7 +85,7 @@ def test_nearest_sync_below_either_way() -> None:
 
 
 def test_match_copies_skips_repeats_and_stops_at_unknown_records() -> None:
-    from planning.offsets import RecordId, match_copies
+    from kafka_migration.planning.offsets import RecordId, match_copies
 
     def r(v: str) -> RecordId:
         return RecordId(b"k", v.encode(), (), 0)
@@ -103,7 +103,7 @@ def test_match_copies_skips_repeats_and_stops_at_unknown_records() -> None:
 
 def test_syncs_of_an_earlier_replication_are_dropped() -> None:
     """Rollback to blue-only destroyed green; the new run copies from blue's new log start into a new log."""
-    from planning.offsets import current_run
+    from kafka_migration.planning.offsets import current_run
 
     old_run = [OffsetSync(u, u) for u in range(0, 3000, 100)]
     new_run = [OffsetSync(2500, 0), OffsetSync(2600, 100)]
@@ -115,7 +115,7 @@ def test_syncs_of_an_earlier_replication_are_dropped() -> None:
 
 def test_a_restart_within_one_run_keeps_its_syncs() -> None:
     """MM2 re-copies from its last committed source offset: upstream goes back, downstream keeps growing."""
-    from planning.offsets import current_run
+    from kafka_migration.planning.offsets import current_run
 
     syncs = [OffsetSync(0, 0), OffsetSync(50, 50), OffsetSync(40, 60), OffsetSync(45, 65), OffsetSync(45, 65)]
     assert current_run(syncs) == syncs

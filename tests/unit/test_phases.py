@@ -4,8 +4,16 @@ import itertools
 
 import pytest
 
-from config.model import Phase, Strategy
-from planning.phases import Move, Step, config_steps, plan_transition, steps, strategy_change_refusal, target_step
+from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.planning.phases import (
+    Move,
+    Step,
+    config_steps,
+    plan_transition,
+    steps,
+    strategy_change_refusal,
+    target_step,
+)
 from tests.unit.builders import make_config
 
 BIDI = [

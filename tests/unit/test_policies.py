@@ -30,19 +30,19 @@ from pulumi_policy.proxy import (
     unknown_checking_proxy,
 )
 
-from components.cleanup import FENCE_TYPE
-from components.migration import TYPE as MIGRATION_TYPE
-from components.migration import MigrationArgs, summary_props
-from components.providers.connect_worker import LocalConnectWorker
-from components.providers.connector import MirrorConnector
-from components.providers.routing import RoutingDocument
-from components.providers.topics_absent import TopicsAbsent
-from config.model import Phase
-from planning.desired import plan_migration
-from planning.inventory import ClusterInventory, TopicInfo
-from planning.mm2 import DEFAULT_POLICY, IDENTITY_POLICY, connector_configs, flow_spec
-from planning.phases import Step
-from policy import policies as p
+from kafka_migration.config.model import Phase
+from kafka_migration.planning.desired import plan_migration
+from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
+from kafka_migration.planning.mm2 import DEFAULT_POLICY, IDENTITY_POLICY, connector_configs, flow_spec
+from kafka_migration.planning.phases import Step
+from kafka_migration.policies import rules as p
+from kafka_migration.resources.cleanup import FENCE_TYPE
+from kafka_migration.resources.migration import TYPE as MIGRATION_TYPE
+from kafka_migration.resources.migration import MigrationArgs, summary_props
+from kafka_migration.resources.providers.connect_worker import LocalConnectWorker
+from kafka_migration.resources.providers.connector import MirrorConnector
+from kafka_migration.resources.providers.routing import RoutingDocument
+from kafka_migration.resources.providers.topics_absent import TopicsAbsent
 from tests.unit.builders import make_config
 
 UNKNOWN = UNKNOWN_STRING_VALUE
@@ -204,7 +204,7 @@ def test_the_pack_pins_what_the_project_pins() -> None:
         lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
         return dict(line.split("==") for line in lines if "==" in line)
 
-    root = Path(p.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     pack, project = pins(root / "policy" / "requirements.txt"), pins(root / "requirements.txt")
     assert pack and all(project.get(name) == version for name, version in pack.items()), (pack, project)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from local_runtime.ports import LOWEST, free_ports, listener_range
+from kafka_migration.local_runtime.ports import LOWEST, free_ports, listener_range
 
 
 def test_ports_are_distinct_free_and_below_the_ephemeral_range() -> None:
@@ -26,8 +26,8 @@ def test_a_port_in_use_is_never_chosen(monkeypatch, tmp_path: Path) -> None:
     # 20 ports around the taken one, 5 drawn 20 times over: without the check it would be drawn.
     ephemeral = tmp_path / "ip_local_port_range"
     ephemeral.write_text(f"{port + 10}\t60999\n")
-    monkeypatch.setattr("local_runtime.ports.EPHEMERAL_RANGE", ephemeral)
-    monkeypatch.setattr("local_runtime.ports.LOWEST", port - 10)
+    monkeypatch.setattr("kafka_migration.local_runtime.ports.EPHEMERAL_RANGE", ephemeral)
+    monkeypatch.setattr("kafka_migration.local_runtime.ports.LOWEST", port - 10)
     assert listener_range() == (port - 10, port + 10)
     try:
         drawn = [p for _ in range(20) for p in free_ports(5)]

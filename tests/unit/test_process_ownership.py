@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from local_runtime import process
+from kafka_migration.local_runtime import process
 
 SLEEPER = "import time; time.sleep(120)"
 

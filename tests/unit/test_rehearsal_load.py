@@ -9,12 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from config.load import config_from_mapping
-from config.model import ClientGroup, ClientRole
-from planning.routing import RoutingDocument
-from rehearsal.estate import HOUR_MS, History, an_hour_old_between
-from rehearsal.run import CONSUMER_MIX, dev_stack_config
-from rehearsal.workload import (
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.estate import HOUR_MS, History, an_hour_old_between
+from kafka_migration.rehearsal.run import CONSUMER_MIX, dev_stack_config
+from kafka_migration.rehearsal.workload import (
     REFRESH_S,
     ConsumerClient,
     ConsumerSpec,

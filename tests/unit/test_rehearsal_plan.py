@@ -8,13 +8,13 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
-from config.load import config_from_mapping
-from config.model import Phase, Strategy
-from local_runtime.paths import PROJECT_ROOT
-from local_runtime.stack_harness import DRAIN_WAIT, GATE_REFUSAL
-from planning.phases import Step
-from rehearsal import run
-from rehearsal.run import (
+import kafka_migration
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.local_runtime.stack_harness import DRAIN_WAIT, GATE_REFUSAL
+from kafka_migration.planning.phases import Step
+from kafka_migration.rehearsal import run
+from kafka_migration.rehearsal.run import (
     RehearsalOptions,
     StrayCheck,
     dev_stack_config,
@@ -128,6 +128,9 @@ def test_up_with_a_stray_producer_is_refused_by_blue_idle_or_reported_as_not_ref
         up_with_stray_producer(stack("error: boom\n"), "blue:9092", 5.0)  # type: ignore[arg-type]
 
 
+PACKAGE = Path(kafka_migration.__file__).parent
+
+
 def test_the_harness_retries_on_the_very_words_the_program_refuses_and_the_drain_times_out_with() -> None:
-    assert f"{GATE_REFUSAL} {{target.describe()}}" in (PROJECT_ROOT / "components/migration.py").read_text()
-    assert f'f"{DRAIN_WAIT} {{drain.flow}} stops' in (PROJECT_ROOT / "operations/reverse_drain.py").read_text()
+    assert f"{GATE_REFUSAL} {{target.describe()}}" in (PACKAGE / "resources/migration.py").read_text()
+    assert f'f"{DRAIN_WAIT} {{drain.flow}} stops' in (PACKAGE / "operations/reverse_drain.py").read_text()

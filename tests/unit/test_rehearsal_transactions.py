@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 from confluent_kafka import KafkaError, KafkaException
 
-from config.model import ClientRole
-from planning.routing import RoutingDocument
-from rehearsal.workload import Ledger, TransactionalProducerClient
+from kafka_migration.config.model import ClientRole
+from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.workload import Ledger, TransactionalProducerClient
 
 
 class FakeTransactionalProducer:

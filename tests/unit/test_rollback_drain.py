@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from config.model import Phase
-from planning.gates import Gate
-from planning.inventory import ClusterInventory, TopicInfo
-from planning.phases import Step
-from planning.rollback import DrainSnapshot, consumers_move_with_reverse_stop, drain_verdicts, reverse_drain
+from kafka_migration.config.model import Phase
+from kafka_migration.planning.gates import Gate
+from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
+from kafka_migration.planning.phases import Step
+from kafka_migration.planning.rollback import (
+    DrainSnapshot,
+    consumers_move_with_reverse_stop,
+    drain_verdicts,
+    reverse_drain,
+)
 from tests.unit.builders import make_config
 
 BLUE = ClusterInventory("blue-id", 3, {"orders": TopicInfo("orders", 3, 3), "payments": TopicInfo("payments", 2, 3)})

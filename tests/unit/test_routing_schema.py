@@ -9,11 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from config.model import ClientRole
-from planning.handoff_decision import paused
-from planning.phases import config_steps
-from planning.routing import RoutingDocument, routing_table
-from planning.routing_schema import SCHEMA_PATH, render
+from kafka_migration.config.model import ClientRole
+from kafka_migration.planning.handoff_decision import paused
+from kafka_migration.planning.phases import config_steps
+from kafka_migration.planning.routing import RoutingDocument, routing_table
+from kafka_migration.planning.routing_schema import SCHEMA_PATH, render
 from tests.unit.builders import make_config
 
 BILLING = RoutingDocument(
@@ -115,7 +115,7 @@ def test_an_edited_document_fails_its_revision_check() -> None:
 
 def test_a_document_carried_through_pulumi_properties_is_restored_to_its_published_form() -> None:
     """Pulumi drops null fields and turns integers into floats; the published file must still validate."""
-    from planning.routing import published_form
+    from kafka_migration.planning.routing import published_form
 
     producer = BILLING.model_copy(update={"group_id": None, "role": ClientRole.PRODUCER}).to_json()
     carried = {k: (1.0 if k == "version" else v) for k, v in producer.items() if v is not None}

@@ -27,7 +27,7 @@ def test_no_source_reads_a_folder_beside_the_clone() -> None:
 
 
 def test_the_strimzi_crds_the_tests_validate_against_are_in_the_repository() -> None:
-    from components.kubernetes.crds import STRIMZI_CRDS
+    from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS
 
     assert STRIMZI_CRDS.is_relative_to(ROOT)
     assert len(sorted(STRIMZI_CRDS.glob("*.yaml"))) == 7

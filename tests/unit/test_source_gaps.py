@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from config.model import Phase
-from planning.evidence import Evidence, SourceGap
-from planning.gates import Gate, blocking, evaluate
-from planning.inventory import ClusterInventory
-from planning.offsets import OffsetSync, SyncKey
-from planning.phases import Step
-from planning.source_gaps import Skip, checked_through, describe, figures, find_skips, judge, newest_synced, readable
+from kafka_migration.config.model import Phase
+from kafka_migration.planning.evidence import Evidence, SourceGap
+from kafka_migration.planning.gates import Gate, blocking, evaluate
+from kafka_migration.planning.inventory import ClusterInventory
+from kafka_migration.planning.offsets import OffsetSync, SyncKey
+from kafka_migration.planning.phases import Step
+from kafka_migration.planning.source_gaps import (
+    Skip,
+    checked_through,
+    describe,
+    figures,
+    find_skips,
+    judge,
+    newest_synced,
+    readable,
+)
 from tests.unit.builders import make_config
 
 ORDERS0 = SyncKey("orders", 0)

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from config.load import config_from_mapping
-from config.model import Phase
-from evidence.metrics import FlowMetrics
-from planning.evidence import FlowEvidence, PartitionLag
-from planning.gates import Gate, Verdict
-from planning.phases import Step, config_steps
-from status.__main__ import main
-from status.render import key_figures, render, write_plots
-from status.report import (
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.model import Phase
+from kafka_migration.evidence.metrics import FlowMetrics
+from kafka_migration.planning.evidence import FlowEvidence, PartitionLag
+from kafka_migration.planning.gates import Gate, Verdict
+from kafka_migration.planning.phases import Step, config_steps
+from kafka_migration.status.__main__ import main
+from kafka_migration.status.render import key_figures, render, write_plots
+from kafka_migration.status.report import (
     NO_PHASE,
     ClientStatus,
     FlowStatus,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from config.model import Phase
-from planning.gates import Gate
-from planning.phases import Move, Step, config_steps, place_step
-from planning.step_decision import decide_step
+from kafka_migration.config.model import Phase
+from kafka_migration.planning.gates import Gate
+from kafka_migration.planning.phases import Move, Step, config_steps, place_step
+from kafka_migration.planning.step_decision import decide_step
 from tests.unit.builders import make_config
 
 

@@ -16,8 +16,12 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
-from components.kubernetes.manifests import (
+from kafka_migration.config.model import MigrationConfig, Phase
+from kafka_migration.planning.desired import MigrationPlan, plan_migration
+from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from kafka_migration.planning.phases import Step, config_steps
+from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
+from kafka_migration.resources.kubernetes.manifests import (
     DNS_SUBDOMAIN,
     FLOW_LABEL,
     ROUTING_KEY,
@@ -28,10 +32,6 @@ from components.kubernetes.manifests import (
     manifest_key,
     strimzi_manifests,
 )
-from config.model import MigrationConfig, Phase
-from planning.desired import MigrationPlan, plan_migration
-from planning.inventory import AclEntry, ClusterInventory, TopicInfo
-from planning.phases import Step, config_steps
 from tests.unit.builders import make_config
 
 BLUE_PASSWORD = "blue-pw-7c1d9e"
@@ -488,7 +488,11 @@ class EchoMocks(pulumi.runtime.Mocks):
 
 def register_kubernetes(cfg: MigrationConfig, step: Step) -> tuple[dict[str, Any], dict[str, Any]]:
     """URN -> inputs of every resource the Kubernetes runtime registers at `step`, and the outputs it returns."""
-    from components.kubernetes.resources import build_kubernetes_green, build_kubernetes_routing, kubernetes_provider
+    from kafka_migration.resources.kubernetes.resources import (
+        build_kubernetes_green,
+        build_kubernetes_routing,
+        kubernetes_provider,
+    )
 
     monitor = pulumi.runtime.mocks.MockMonitor(EchoMocks())
     pulumi.runtime.set_mocks(EchoMocks(), project="kafka-migration", stack="k8s", preview=False, monitor=monitor)
@@ -608,7 +612,7 @@ def test_render_mode_leaves_the_credentials_secret_to_the_operator() -> None:
 
 
 def test_green_cannot_be_built_before_green_provisioned() -> None:
-    from components.kubernetes.resources import build_kubernetes_green
+    from kafka_migration.resources.kubernetes.resources import build_kubernetes_green
 
     cfg = k8s_config()
     with pytest.raises(ValueError, match="green is not provisioned at blue-only"):

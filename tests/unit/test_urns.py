@@ -7,10 +7,10 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from config.model import MigrationConfig, Strategy
-from planning.desired import plan_migration
-from planning.inventory import AclEntry, ClusterInventory, TopicInfo
-from planning.phases import config_steps
+from kafka_migration.config.model import MigrationConfig, Strategy
+from kafka_migration.planning.desired import plan_migration
+from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from kafka_migration.planning.phases import config_steps
 from tests.unit.builders import make_config
 
 BLUE = ClusterInventory(
@@ -40,7 +40,7 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 def resources_at(cfg: MigrationConfig, step) -> dict[tuple[str, str], dict]:
-    from components.migration import Migration, MigrationArgs
+    from kafka_migration.resources.migration import Migration, MigrationArgs
 
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, preview=False)

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import OFFSET_END, OFFSET_STORED, TopicPartition
 
-from config.load import config_from_mapping
-from config.model import ClientGroup, ClientRole, OffsetReset
-from planning.routing import RoutingDocument
-from rehearsal.run import CONSUMER_MIX, PRODUCER_MIX, dev_stack_config
-from rehearsal.workload import (
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.model import ClientGroup, ClientRole, OffsetReset
+from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.run import CONSUMER_MIX, PRODUCER_MIX, dev_stack_config
+from kafka_migration.rehearsal.workload import (
     STATIC_SESSION_TIMEOUT_MS,
     ConsumerClient,
     ConsumerSpec,

@@ -1,0 +1,170 @@
+"""Reading what the data-parity gate compares: a flow's offset-syncs, then records on both sides from chosen syncs.
+
+planning/parity.py decides where to read and what the records show; every read here is
+bounded by the gate's read timeout and ends at the partition's end without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from kafka_migration.config.model import Strategy
+from kafka_migration.evidence.clients import committed_reader
+from kafka_migration.evidence.topics import read_offset_syncs
+from kafka_migration.planning.evidence import ParitySample
+from kafka_migration.planning.inventory import TopicInfo
+from kafka_migration.planning.naming import offset_syncs_topic, remote_topic
+from kafka_migration.planning.offsets import OffsetSync, RecordId, SyncHistory, SyncKey
+from kafka_migration.planning.parity import EMPTY, Comparison, Record, combine, compare_in_order, plan_windows
+
+READ_SLACK = 20
+"""Records read beyond a window's share: room for copies delivered twice and records compacted on one side."""
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class FlowSides:
+    """A running flow as data parity reads it: client configs of its source and target, and how copies are named."""
+
+    name: str
+    """`A->B`."""
+    source_conf: dict[str, Any]
+    target_conf: dict[str, Any]
+    strategy: Strategy
+
+    @property
+    def aliases(self) -> tuple[str, str]:
+        source, target = self.name.split("->")
+        return source, target
+
+
+def sample_flow(flow: FlowSides, topics: Sequence[TopicInfo], budget: int, timeout_s: float) -> list[ParitySample]:
+    """Every partition of `topics` (named as on the flow's source), up to `budget` records compared on each."""
+    source, target = flow.aliases
+    partitions = [(t, p) for t in topics for p in range(t.partitions)]
+    try:
+        syncs = read_offset_syncs(flow.source_conf, offset_syncs_topic(target), timeout_s)
+    except (KafkaException, TimeoutError) as err:
+        reason = f"the offset-syncs on {source} cannot be read: {err}"
+        return [ParitySample(flow.name, t.name, p, unsampled=reason) for t, p in partitions]
+    upstream, downstream = committed_reader(flow.source_conf, "parity"), committed_reader(flow.target_conf, "parity")
+    try:
+        return [
+            _sample_partition(
+                ParitySample(flow.name, t.name, p),
+                _Side(upstream, t.name, p, timeout_s),
+                _Side(downstream, remote_topic(flow.strategy, source, t.name), p, timeout_s),
+                syncs.get(SyncKey(t.name, p)),
+                budget,
+                "compact" in t.configs.get("cleanup.policy", ""),
+            )
+            for t, p in partitions
+        ]
+    finally:
+        upstream.close()
+        downstream.close()
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One partition on one cluster, read with that cluster's consumer."""
+
+    consumer: Consumer
+    topic: str
+    partition: int
+    timeout_s: float
+
+    def watermarks(self) -> tuple[int, int]:
+        low, high = self.consumer.get_watermark_offsets(
+            TopicPartition(self.topic, self.partition), timeout=self.timeout_s
+        )
+        return int(low), int(high)
+
+    def read(self, start: int, limit: int, stop: int | None = None) -> list[Record]:
+        """Up to `limit` records from `start` on (before offset `stop`), in order; fewer at the end or the timeout."""
+        self.consumer.assign([TopicPartition(self.topic, self.partition, start)])
+        out: list[Record] = []
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while len(out) < limit and (left := deadline - time.monotonic()) > 0:
+                for msg in self.consumer.consume(min(BATCH, limit - len(out)), timeout=min(left, 1.0)):
+                    if self._at_end(msg):
+                        return out
+                    # Anything before what was already taken was fetched for an earlier read of the partition.
+                    next_offset = out[-1][0] + 1 if out else start
+                    if not self._ours(msg) or msg.offset() < next_offset:
+                        continue
+                    if stop is not None and msg.offset() >= stop:
+                        return out
+                    out.append((msg.offset(), _record_id(msg)))
+            return out
+        finally:
+            self.consumer.unassign()
+
+    def _ours(self, msg: Message) -> bool:
+        return msg.topic() == self.topic and msg.partition() == self.partition
+
+    def _at_end(self, msg: Message) -> bool:
+        """True at the partition's end; raises on any other error."""
+        error = msg.error()
+        if error is None:
+            return False
+        if error.code() == KafkaError._PARTITION_EOF:
+            return self._ours(msg)
+        raise KafkaException(error)
+
+
+def _record_id(msg: Message) -> RecordId:
+    return RecordId(msg.key(), msg.value(), tuple(msg.headers() or []), msg.timestamp()[1])
+
+
+def _sample_partition(
+    sample: ParitySample, up: _Side, down: _Side, history: SyncHistory | None, budget: int, compacted: bool
+) -> ParitySample:
+    """One partition: compared from syncs of records still on both sides, or why nothing could be."""
+    try:
+        up_low, up_high = up.watermarks()
+        synced = [s for s in (history.syncs if history else []) if s.upstream >= up_low]
+        if not synced:
+            return replace(sample, unsampled=_nothing_synced(up, up_low, up_high))
+        down_low, down_high = down.watermarks()
+        syncs = [s for s in synced if down_low <= s.downstream < down_high]
+        if not syncs:
+            return replace(sample, unsampled="no offset-sync names a record still on the target (deleted, re-created)")
+        result = _compare(up, down, syncs, budget, compacted)
+    except KafkaException as err:
+        return replace(sample, unsampled=f"cannot be read: {err}")
+    if not result.compared:
+        return replace(sample, unsampled=f"no record read within {up.timeout_s:g}s")
+    return replace(
+        sample,
+        compared=result.compared,
+        repeated_copies=result.repeated,
+        compacted_away=result.compacted,
+        difference=result.difference.describe() if result.difference else None,
+    )
+
+
+def _nothing_synced(up: _Side, low: int, high: int) -> str:
+    """`empty` when the source has no committed record, else why nothing can be compared (a failure)."""
+    if high <= low or not up.read(low, 1):
+        return EMPTY
+    return "records on the source, but no offset-sync of any of them yet"
+
+
+def _compare(up: _Side, down: _Side, syncs: list[OffsetSync], budget: int, compacted: bool) -> Comparison:
+    """The planned windows, in order, up to the first difference."""
+    copy_of = {s.downstream: s.upstream for s in syncs}
+    results: list[Comparison] = []
+    for window in plan_windows(syncs, budget):
+        originals = up.read(window.anchor.upstream, window.records + READ_SLACK, window.stop_before)
+        copies = down.read(window.anchor.downstream, window.records + READ_SLACK)
+        results.append(compare_in_order(originals, copies, window.records, compacted, copy_of))
+        if results[-1].difference:
+            break
+    return combine(results)

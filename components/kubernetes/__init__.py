@@ -1,9 +1,0 @@
-"""The Kubernetes runtime: green as Strimzi custom resources.
-
-`manifests` builds the objects as plain dicts (no Pulumi import, so this package imports
-without Pulumi too); `resources` turns them into Pulumi resources under components.
-"""
-
-from components.kubernetes.manifests import StrimziManifests, StrimziNames, strimzi_manifests, strimzi_names
-
-__all__ = ["StrimziManifests", "StrimziNames", "strimzi_manifests", "strimzi_names"]

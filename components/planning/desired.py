@@ -1,0 +1,195 @@
+"""The desired state a step implies: green's topics and ACLs, MM2 flows, routing, cleanup, fence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
+from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from kafka_migration.planning.naming import (
+    HEARTBEATS_TOPIC,
+    checkpoints_topic,
+    mm2_internal_topics,
+    offset_syncs_topic,
+    remote_topic,
+)
+from kafka_migration.planning.phases import Step, forward_flow_active, phase_order, reverse_flow_active
+from kafka_migration.planning.routing import RoutingDocument, routing_table
+
+READ_ONLY_OPERATIONS = ("Read", "Describe", "DescribeConfigs")
+CONNECT_WORKER_NAME = "migration"
+"""Name of the Connect worker (its group and storage topics are derived from it)."""
+
+
+@dataclass(frozen=True)
+class GreenTopic:
+    """A topic the migration creates on green."""
+
+    name: str
+    source_topic: str
+    """Blue's topic it corresponds to."""
+    partitions: int
+    replication_factor: int
+    config: dict[str, str]
+    role: str
+    """`mirror` (MM2 writes blue's records here) or `local` (producers on green write here)."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A replication direction, by cluster alias."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Everything the resources of one step must be."""
+
+    step: Step
+    green_provisioned: bool
+    topics: tuple[GreenTopic, ...]
+    acls: tuple[AclEntry, ...]
+    mm2_running: bool
+    flows: tuple[Flow, ...]
+    routing: dict[str, RoutingDocument]
+    internal_topics_removed: dict[str, list[str]]
+    """Cluster alias -> MM2 internal topics that must be gone (from `mm2-stopped` on)."""
+    fence: tuple[AclEntry, ...]
+    """DENY ACLs on blue (at `decommissioned`)."""
+
+
+def reached(cfg: MigrationConfig, step: Step, phase: Phase) -> bool:
+    """Whether `step` is at or past `phase` in this strategy's order."""
+    order = phase_order(cfg.strategy)
+    return phase in order and order.index(step.phase) >= order.index(phase)
+
+
+def selected_topics(cfg: MigrationConfig, blue: ClusterInventory) -> list[TopicInfo]:
+    """Blue's topics that migrate, by name."""
+    return [t for name, t in sorted(blue.topics.items()) if cfg.topics.selects(name)]
+
+
+def selection_refusal(cfg: MigrationConfig, blue: ClusterInventory) -> str | None:
+    """Why the topic selection or a client's topics do not fit blue, or None when they do.
+
+    An include pattern that selects nothing is almost always a typo; a client topic blue
+    does not have would get a routing document for a topic that exists on neither side.
+    """
+    names = sorted(n for n in blue.topics if not any(re.fullmatch(p, n) for p in cfg.topics.exclude))
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    for pattern in cfg.topics.include:
+        if not any(re.fullmatch(pattern, n) and cfg.topics.selects(n) for n in names):
+            return (
+                f"topics.include pattern {pattern!r} selects none of blue's topics ({shown or 'blue has none'}); "
+                "fix the pattern under topics.include (patterns match whole names) or remove it"
+            )
+    for client in cfg.clients:
+        missing = [t for t in client.topics if t not in blue.topics]
+        if missing:
+            return (
+                f"clients[{client.name!r}].topics names {', '.join(repr(t) for t in missing)}, which blue does not "
+                f"have (blue's topics: {shown}); fix the client's topics"
+            )
+    return None
+
+
+def green_topics(cfg: MigrationConfig, blue: ClusterInventory, green_brokers: int) -> list[GreenTopic]:
+    """Green's copies of blue's selected topics: partitions and configs as on blue unless overridden."""
+    out: list[GreenTopic] = []
+    for topic in selected_topics(cfg, blue):
+        override = cfg.topics.overrides.get(topic.name)
+        rf = (override and override.replication_factor) or cfg.topics.replication_factor or topic.replication_factor
+        rf = min(rf, green_brokers)
+        config = {**topic.configs, **(override.config if override else {})}
+        if "min.insync.replicas" in config:
+            config["min.insync.replicas"] = str(min(int(config["min.insync.replicas"]), rf))
+        partitions = (override and override.partitions) or topic.partitions
+        mirror = remote_topic(cfg.strategy, cfg.blue.alias, topic.name)
+        out.append(GreenTopic(mirror, topic.name, partitions, rf, config, "mirror"))
+        if cfg.strategy is Strategy.BIDIRECTIONAL:
+            out.append(GreenTopic(topic.name, topic.name, partitions, rf, config, "local"))
+    return out
+
+
+def green_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
+    """Blue's application ACLs for the migrated topics and groups, plus what MM2 needs on green.
+
+    Remote copies (`A.orders`) get only read-type operations: applications must never
+    write into a topic MM2 writes.
+    """
+    if not cfg.acls.enabled:
+        return []
+    selected = {t.name for t in selected_topics(cfg, blue)}
+    fence = set(fence_acls(cfg, blue))
+    acls: set[AclEntry] = set()
+    for acl in blue.acls:
+        if acl.principal in cfg.acls.exclude_principals or acl in fence:
+            continue
+        if acl.resource_type == "Topic" and acl.pattern_type == "Literal":
+            if acl.resource_name not in selected and acl.resource_name != "*":
+                continue
+            acls.add(acl)
+            if (
+                cfg.strategy is Strategy.BIDIRECTIONAL
+                and acl.resource_name != "*"
+                and acl.operation in READ_ONLY_OPERATIONS
+            ):
+                remote = remote_topic(cfg.strategy, cfg.blue.alias, acl.resource_name)
+                acls.add(AclEntry("Topic", remote, "Literal", acl.principal, acl.host, acl.operation, acl.permission))
+        else:
+            acls.add(acl)
+    acls.update(mm2_acls(cfg))
+    return sorted(acls)
+
+
+def mm2_acls(cfg: MigrationConfig) -> list[AclEntry]:
+    """What MirrorMaker 2's principal needs on green: write remote topics and its internal topics."""
+    p, a = cfg.acls.mm2_principal, cfg.blue.alias
+    topic_prefix = f"{a}." if cfg.strategy is Strategy.BIDIRECTIONAL else ""
+    grants = [("Topic", "mm2-", "Prefixed", op) for op in ("All",)]
+    grants += [("Topic", HEARTBEATS_TOPIC, "Literal", "All"), ("Topic", checkpoints_topic(a), "Literal", "All")]
+    grants += [("Group", "mm2-", "Prefixed", "All"), ("Cluster", "kafka-cluster", "Literal", "Describe")]
+    if topic_prefix:
+        grants.append(("Topic", topic_prefix, "Prefixed", "All"))
+    else:
+        grants += [
+            ("Topic", "*", "Literal", op)
+            for op in ("Write", "Create", "Alter", "AlterConfigs", "Describe", "DescribeConfigs")
+        ]
+    if cfg.strategy is Strategy.BIDIRECTIONAL:
+        grants.append(("Topic", "*", "Literal", "Read"))  # B->A reads green's local topics
+        grants.append(("Topic", offset_syncs_topic(a), "Literal", "All"))
+    return [AclEntry(rt, name, pt, p, "*", op, "Allow") for rt, name, pt, op in grants]
+
+
+def fence_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
+    """DENY WRITE on every migrated topic of blue, for every principal: nobody writes to blue again."""
+    return [AclEntry("Topic", t.name, "Literal", "User:*", "*", "Write", "Deny") for t in selected_topics(cfg, blue)]
+
+
+def plan_migration(cfg: MigrationConfig, step: Step, blue: ClusterInventory, green_brokers: int) -> MigrationPlan:
+    """The desired state of every managed thing at `step`."""
+    provisioned = reached(cfg, step, Phase.GREEN_PROVISIONED)
+    flows = []
+    if forward_flow_active(cfg, step):
+        flows.append(Flow(cfg.blue.alias, cfg.green.alias))
+    if reverse_flow_active(cfg, step):
+        flows.append(Flow(cfg.green.alias, cfg.blue.alias))
+    mm2_stopped = reached(cfg, step, Phase.MM2_STOPPED)
+    removed = (
+        mm2_internal_topics(cfg.blue.alias, cfg.green.alias, cfg.strategy, CONNECT_WORKER_NAME) if mm2_stopped else {}
+    )
+    return MigrationPlan(
+        step=step,
+        green_provisioned=provisioned,
+        topics=tuple(green_topics(cfg, blue, green_brokers)) if provisioned else (),
+        acls=tuple(green_acls(cfg, blue)) if provisioned else (),
+        mm2_running=reached(cfg, step, Phase.REPLICATING) and not mm2_stopped,
+        flows=tuple(flows),
+        routing=routing_table(cfg, step),
+        internal_topics_removed=removed,
+        fence=tuple(fence_acls(cfg, blue)) if reached(cfg, step, Phase.DECOMMISSIONED) else (),
+    )

@@ -1,0 +1,1 @@
+"""Pulumi components, one per concept of the migration; each turns a plan into resources."""

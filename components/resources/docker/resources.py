@@ -1,0 +1,211 @@
+"""Pulumi components of the Docker runtime: `components.docker.containers` as `pulumi_docker` resources.
+
+`DockerGreen` (image, network, data volume, broker container) exists from
+`green-provisioned` on with the same inputs at every step. `DockerMirrorMaker2` holds the
+Connect container only while MM2 runs: the worker keeps its state in green's topics, so
+the container is created at `replicating` and removed at `mm2-stopped` (after the flows
+have stopped their connectors), and nothing stateful ever changes URN.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig
+from kafka_migration.planning.desired import MigrationPlan
+from kafka_migration.resources.docker.containers import ContainerSpec, DockerGreenSpec, docker_green_spec, docker_spec
+
+GREEN_TYPE = "kafkamig:index:DockerGreen"
+MM2_TYPE = "kafkamig:index:DockerMirrorMaker2"
+
+
+def docker_provider(name: str, spec: DockerRuntimeSpec, opts: pulumi.ResourceOptions | None = None) -> docker.Provider:
+    """The Docker engine green runs on (`green.docker.host`; default: the local engine's socket)."""
+    return docker.Provider(name, host=spec.host, opts=opts)
+
+
+def container(
+    name: str,
+    spec: ContainerSpec,
+    image: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    extra_uploads: list[docker.ContainerUploadArgs] | None = None,
+) -> docker.Container:
+    """A container from its spec, waiting for its health check before it counts as created."""
+    uploads = [docker.ContainerUploadArgs(file=path, content=text) for path, text in spec.uploads.items()]
+    uploads += extra_uploads or []
+    return docker.Container(
+        name,
+        name=spec.name,
+        image=image,
+        hostname=None if spec.network_mode == "host" else spec.name,
+        envs=[f"{k}={v}" for k, v in spec.env.items()],
+        command=list(spec.command) or None,
+        ports=[docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip) for p in spec.ports],
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=spec.network)] if spec.network else None,
+        network_mode=spec.network_mode,
+        volumes=[docker.ContainerVolumeArgs(volume_name=v, container_path=p) for v, p in spec.volumes.items()],
+        uploads=uploads or None,
+        healthcheck=docker.ContainerHealthcheckArgs(
+            tests=list(spec.healthcheck), interval="5s", timeout="20s", retries=30, start_period="10s"
+        )
+        if spec.healthcheck
+        else None,
+        restart="unless-stopped",
+        wait=bool(spec.healthcheck),
+        wait_timeout=300,
+        opts=opts,
+    )
+
+
+@dataclass(frozen=True)
+class DockerGreenArgs:
+    """Green's containers and where they run."""
+
+    spec: DockerGreenSpec
+    image: str
+    provider: docker.Provider
+    protect: bool
+    """The broker and its data volume are protected unless the stack allows destroying green."""
+
+
+class DockerGreen(pulumi.ComponentResource):
+    """Green on one Docker host: a single KRaft node with its data on a named volume."""
+
+    bootstrap_servers: pulumi.Output[str]
+    """What clients and MM2 connect to (green.bootstrapServers, default `127.0.0.1:<brokerPort>`)."""
+    image_id: pulumi.Output[str]
+    """The pulled image, which the Connect container runs too."""
+
+    def __init__(self, name: str, args: DockerGreenArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(GREEN_TYPE, name, {}, opts)
+        spec = args.spec
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        kept = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect))
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
+        network = docker.Network(f"{name}-network", name=spec.network, opts=child)
+        volume = docker.Volume(f"{name}-data", name=spec.data_volume, opts=kept)
+        self.broker = container(
+            f"{name}-broker",
+            spec.broker,
+            image.image_id,
+            pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[network, volume])),
+        )
+        self.image_id = image.image_id
+        self.bootstrap_servers = self.broker.id.apply(lambda _: spec.bootstrap_servers)
+        self.register_outputs({"bootstrapServers": self.bootstrap_servers})
+
+
+@dataclass(frozen=True)
+class DockerMirrorMaker2Args:
+    """The Connect worker of this step (None while MM2 does not run) and the passwords it reads."""
+
+    spec: DockerGreenSpec
+    image_id: pulumi.Input[str]
+    provider: docker.Provider
+    secrets: pulumi.Input[str]
+    """Content of the worker's secrets file (`<alias>.password=...` lines), a Pulumi secret."""
+
+
+class DockerMirrorMaker2(pulumi.ComponentResource):
+    """The Connect worker running MM2's connectors (managed by the ReplicationFlow components over REST)."""
+
+    connect_url: pulumi.Output[str]
+    """Connect's REST API, published on the Docker host."""
+    metrics_url: pulumi.Output[str | None]
+    """None: the image has no Prometheus exporter."""
+    secrets_file: str
+    """Path, in the container, of the properties file connectors read passwords from."""
+
+    def __init__(self, name: str, args: DockerMirrorMaker2Args, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(MM2_TYPE, name, {}, opts)
+        spec = args.spec
+        self.secrets_file = spec.secrets_file
+        self.worker: docker.Container | None = None
+        if spec.connect is not None:
+            # Readable by the image's unprivileged user; nothing else runs in this container.
+            secrets = docker.ContainerUploadArgs(file=spec.secrets_file, content=args.secrets, permissions="0644")
+            self.worker = container(
+                f"{name}-connect",
+                spec.connect,
+                args.image_id,
+                pulumi.ResourceOptions(parent=self, provider=args.provider, additional_secret_outputs=["uploads"]),
+                extra_uploads=[secrets],
+            )
+            self.connect_url = self.worker.id.apply(lambda _: spec.connect_url)
+        else:
+            self.connect_url = pulumi.Output.from_input(spec.connect_url)
+        self.metrics_url = pulumi.Output.from_input(None)
+        self.register_outputs({"connectUrl": self.connect_url, "running": spec.connect is not None})
+
+
+@dataclass
+class DockerRuntime:
+    """What `build_docker_green` made, and what the rest of the migration needs from it."""
+
+    provider: docker.Provider
+    green: DockerGreen
+    mm2: DockerMirrorMaker2
+    bootstrap_servers: pulumi.Output[str]
+    connect_url: pulumi.Output[str]
+    metrics_url: pulumi.Output[str | None]
+    secrets_file: str
+    """For `flow_spec(cfg, source, target, secrets_file)`: where the worker reads passwords."""
+
+    @property
+    def resources(self) -> list[pulumi.Resource]:
+        return [self.green, self.mm2]
+
+
+def _secrets_file(cfg: MigrationConfig, spec: DockerGreenSpec) -> str:
+    clusters = {c.alias: c for c in (cfg.blue, cfg.green)}
+    lines = []
+    for key, alias in sorted(spec.secret_keys.items()):
+        password = clusters[alias].security.password
+        assert password is not None  # secret_keys lists only clusters with a password
+        lines.append(f"{key}={password.get_secret_value()}\n")
+    return "".join(lines)
+
+
+def build_docker_green(
+    name: str,
+    cfg: MigrationConfig,
+    plan: MigrationPlan,
+    parent: pulumi.Resource,
+    provider: docker.Provider | None = None,
+) -> DockerRuntime:
+    """Green and the MM2 worker as containers, children of `parent` (from `green-provisioned` on).
+
+    Children: `<name>-docker` (the provider, unless one is given), `<name>-green`
+    (DockerGreen) and `<name>-mm2` (DockerMirrorMaker2). Container, network and volume names
+    start with `kafkamig-<stack>-<alias>`, so stacks sharing a Docker host do not collide.
+    """
+    if not plan.green_provisioned:
+        raise ValueError(f"green is not provisioned at {plan.step.describe()}; build it from green-provisioned on")
+    docker_cfg = docker_spec(cfg)
+    prefix = re.sub(r"[^a-zA-Z0-9_.-]+", "-", f"kafkamig-{pulumi.get_stack()}-{cfg.green.alias}").lower()
+    spec = docker_green_spec(cfg, plan, prefix)
+    provider = provider or docker_provider(f"{name}-docker", docker_cfg, pulumi.ResourceOptions(parent=parent))
+    green = DockerGreen(
+        f"{name}-green",
+        DockerGreenArgs(spec, docker_cfg.image, provider, protect=not cfg.allow_destroy),
+        pulumi.ResourceOptions(parent=parent),
+    )
+    mm2 = DockerMirrorMaker2(
+        f"{name}-mm2",
+        DockerMirrorMaker2Args(spec, green.image_id, provider, pulumi.Output.secret(_secrets_file(cfg, spec))),
+        pulumi.ResourceOptions(parent=parent, depends_on=[green]),
+    )
+    return DockerRuntime(
+        provider=provider,
+        green=green,
+        mm2=mm2,
+        bootstrap_servers=green.bootstrap_servers,
+        connect_url=mm2.connect_url,
+        metrics_url=mm2.metrics_url,
+        secrets_file=spec.secrets_file,
+    )

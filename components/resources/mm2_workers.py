@@ -1,0 +1,87 @@
+"""MirrorMakerWorkers: where MM2's connectors run (a local Connect worker, or your Connect cluster)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from kafka_migration.config.model import MigrationConfig
+from kafka_migration.local_runtime.connect import ConnectWorker
+from kafka_migration.planning.desired import CONNECT_WORKER_NAME
+from kafka_migration.resources.providers.connect_worker import LocalConnectWorker
+
+TYPE = "kafkamig:index:MirrorMakerWorkers"
+
+
+@dataclass(frozen=True)
+class MirrorMakerWorkersArgs:
+    """What the workers need: config, green's address, data folder, desired status."""
+
+    config: MigrationConfig
+    green_bootstrap_servers: str
+    data_root: Path
+    running: bool
+    """False before `replicating` and from `mm2-stopped` on."""
+
+
+def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) -> ConnectWorker:
+    """The local Connect worker of this stack (storage topics on green, where it runs)."""
+    return ConnectWorker(
+        name=CONNECT_WORKER_NAME,
+        data_dir=(data_root / f"connect-{CONNECT_WORKER_NAME}").resolve(),
+        bootstrap_servers=green_bootstrap,
+        rest_port=cfg.mm2.connect_rest_port,
+        metrics_port=cfg.mm2.connect_metrics_port,
+        storage_replication_factor=min(cfg.mm2.internal_topic_replication_factor, cfg.green.brokers),
+    )
+
+
+def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> tuple[str, str | None]:
+    """Connect REST URL and Prometheus URL the gates and `status` read MM2 through."""
+    if cfg.mm2.connect_url:
+        return cfg.mm2.connect_url, cfg.mm2.metrics_url
+    worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, data_root)
+    return worker.url, cfg.mm2.metrics_url or worker.metrics_url
+
+
+class MirrorMakerWorkers(pulumi.ComponentResource):
+    """The Connect worker(s) running MM2. Local: a JVM owned by the stack. External: a URL you run."""
+
+    connect_url: pulumi.Output[str]
+    """REST API the connectors are managed through."""
+    metrics_url: pulumi.Output[str | None]
+    """Prometheus endpoint with MM2's metrics."""
+    secrets_file: str
+    """Path, on the workers, of the properties file connectors read passwords from."""
+
+    def __init__(self, name: str, args: MirrorMakerWorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, {}, opts)
+        cfg = args.config
+        if cfg.mm2.connect_url is None:  # a local or external green: a worker on this machine
+            spec = local_worker(cfg, args.green_bootstrap_servers, args.data_root)
+            secrets = {
+                f"{c.alias}.password": c.security.password.get_secret_value()
+                for c in (cfg.blue, cfg.green)
+                if c.security.password is not None
+            }
+            worker = LocalConnectWorker(
+                f"{name}-connect",
+                spec,
+                running=args.running,
+                secrets=pulumi.Output.secret(secrets),
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secrets"]),
+            )
+            self.resource: pulumi.Resource | None = worker
+            # Plain, known values (the worker's address is decided by config), so that a
+            # worker update does not make every connector's input unknown in preview.
+            self.connect_url = pulumi.Output.from_input(spec.url)
+            self.metrics_url = pulumi.Output.from_input(spec.metrics_url)
+            self.secrets_file = spec.secrets_file.as_posix()
+        else:
+            self.resource = None
+            self.connect_url = pulumi.Output.from_input(cfg.mm2.connect_url)
+            self.metrics_url = pulumi.Output.from_input(cfg.mm2.metrics_url)
+            self.secrets_file = "/opt/kafka/external-configuration/mm2-secrets/mm2-secrets.properties"
+        self.register_outputs({"connectUrl": self.connect_url, "metricsUrl": self.metrics_url})

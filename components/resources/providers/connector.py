@@ -1,0 +1,135 @@
+"""A MirrorMaker 2 connector on a Connect worker, managed through the REST API.
+
+The resource carries the desired `enabled` status: a flow switched off (B->A at
+`reverse-disabled`, everything at `mm2-stopped`) is an update that deletes the
+connector on the worker, so URNs stay stable and preview reads "enabled: true -> false".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from kafka_migration.local_runtime.connect import ConnectClient
+from kafka_migration.operations.engine_watch import bound_to_engine
+
+RUNNING_TIMEOUT_S = 60
+NO_TASK_GRACE_S = 5
+ABSENT = "ABSENT"
+
+
+def _wait_running(client: ConnectClient, name: str) -> str:
+    """Wait until the connector and all its tasks run; raise with the worker's trace if one fails.
+
+    A checkpoint connector legitimately has no task while the source cluster has no
+    consumer group to checkpoint, so "RUNNING with no task" is accepted once it has held
+    for a few seconds.
+    """
+    deadline = time.monotonic() + RUNNING_TIMEOUT_S
+    running_since: float | None = None
+    state = "UNKNOWN"
+    while time.monotonic() < deadline:
+        status = client.status(name) or {}
+        state = status.get("connector", {}).get("state", "UNKNOWN")
+        tasks = status.get("tasks", [])
+        failed = [t for t in tasks if t.get("state") == "FAILED"]
+        if state == "FAILED" or failed:
+            trace = status.get("connector", {}).get("trace") or (failed[0].get("trace") if failed else "")
+            raise RuntimeError(f"connector {name} failed: {(trace or '').splitlines()[:3]}")
+        all_tasks_running = all(t.get("state") == "RUNNING" for t in tasks)
+        if state == "RUNNING" and all_tasks_running:
+            running_since = running_since or time.monotonic()
+            if tasks or time.monotonic() - running_since >= NO_TASK_GRACE_S:
+                return state
+        else:
+            running_since = None
+        time.sleep(1)
+    raise TimeoutError(f"connector {name} not RUNNING after {RUNNING_TIMEOUT_S}s (state {state})")
+
+
+def _observe(props: dict[str, Any]) -> tuple[dict[str, str] | None, str]:
+    """The connector's config and state on the worker (None, ABSENT when it is not there)."""
+    client = ConnectClient(props["connect_url"])
+    try:
+        config = client.get_config(props["connector_name"])
+    except OSError:
+        return None, ABSENT  # the worker is down: nothing runs there
+    if config is None:
+        return None, ABSENT
+    config.pop("name", None)
+    status = client.status(props["connector_name"]) or {}
+    return config, status.get("connector", {}).get("state", "UNKNOWN")
+
+
+def _converge(props: dict[str, Any], restart: bool) -> dict[str, Any]:
+    client = ConnectClient(props["connect_url"])
+    name = props["connector_name"]
+    if not props["enabled"]:
+        with contextlib.suppress(OSError):  # worker already stopped: the connector does not run
+            client.delete(name)
+        return {**props, "state": ABSENT}
+    client.put_config(name, dict(props["config"]))
+    if restart:
+        client.restart(name)
+    return {**props, "state": _wait_running(client, name)}
+
+
+@bound_to_engine
+class MirrorConnectorProvider(ResourceProvider):
+    """Enabled: PUT the config and wait for RUNNING. Disabled: DELETE. Read: the worker's view."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(props["connector_name"], _converge(props, restart=False))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        config, state = _observe(props)
+        observed = {**props, "state": state}
+        if config is not None:
+            observed["config"] = config
+        return ReadResult(id_, observed)
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in ("connector_name",) if olds.get(k) != news.get(k)]
+        changes = [k for k in ("enabled", "connect_url") if olds.get(k) != news.get(k)]
+        if news.get("enabled"):
+            if olds.get("config") != news.get("config"):
+                changes.append("config")
+            if olds.get("state") != "RUNNING":
+                changes.append("state")
+        return DiffResult(changes=bool(changes or replaces), replaces=replaces, delete_before_replace=True)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        restart = olds.get("state") not in ("RUNNING", ABSENT, None)
+        return UpdateResult(_converge(news, restart))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        _converge({**props, "enabled": False}, restart=False)
+
+
+class MirrorConnector(Resource, module="kafkamig", name="MirrorConnector"):
+    """One MM2 connector (source, checkpoint or heartbeat) of a replication flow."""
+
+    state: pulumi.Output[str]
+    """Connector state as the worker reports it (RUNNING, PAUSED, FAILED, or ABSENT when disabled)."""
+
+    def __init__(
+        self,
+        name: str,
+        connect_url: pulumi.Input[str],
+        connector_name: str,
+        config: dict[str, str],
+        enabled: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "connect_url": connect_url,
+            "connector_name": connector_name,
+            "config": config,
+            "enabled": enabled,
+            "state": None,
+        }
+        super().__init__(MirrorConnectorProvider(), name, props, opts)
