@@ -4,7 +4,10 @@
 # Both install what they need (venv, toolchain, Kafka jars) idempotently.
 SHELL := /bin/bash
 PY := .venv/bin/python
-VENV_STAMP := .venv/.requirements-$(shell sha256sum requirements.txt | cut -c1-16)
+# The package's console script (pyproject.toml [project.scripts]), installed by `venv`.
+CLI := .venv/bin/kafka-migration
+# Rebuilt when the pinned requirements or the package's metadata (deps, packages, scripts) change.
+VENV_STAMP := .venv/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
 
 .PHONY: all setup venv toolchain test unit integration lint format rehearsal campaign status bench blue blue-stop clean
@@ -15,21 +18,27 @@ setup: venv toolchain
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): requirements.txt
+# The pinned requirements, then this package (kafka_migration, from components/) editable,
+# without resolving its dependency ranges again: requirements.txt pins them.
+$(VENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
-	rm -f .venv/.requirements-*
+	.venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	rm -f .venv/.requirements-* .venv/.installed-*
 	touch $@
 
 # The kubernetes provider plugin (the slowest build) only where something needs it:
 # the test suite renders the Kubernetes runtime; the rehearsal does not.
 TOOLCHAIN_EXTRAS ?=
-toolchain:
-	toolchain/setup.sh $(TOOLCHAIN_EXTRAS)
+toolchain: venv
+	$(CLI) setup $(TOOLCHAIN_EXTRAS)
 
+# Layer contracts and types (pyproject.toml): both read the tree through the repo's `kafka_migration` symlink.
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache --no-logo
+	.venv/bin/mypy -p kafka_migration
 
 format: venv
 	.venv/bin/ruff check --fix .
@@ -47,25 +56,25 @@ integration: setup
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
 rehearsal: setup
-	$(PY) -m rehearsal
+	$(CLI) rehearsal
 
-# The fault campaign: one walk per named fault (`python -m rehearsal --faults NAME,...` for some).
+# The fault campaign: one walk per named fault (`kafka-migration rehearsal --faults NAME,...` for some).
 FAULTS ?= all
 campaign: setup
-	$(PY) -m rehearsal --faults $(FAULTS)
+	$(CLI) rehearsal --faults $(FAULTS)
 
 status: venv
-	$(PY) -m status --stack dev
+	$(CLI) status --stack dev
 
 # The dev stack's blue: a local cluster on 127.0.0.1:19092, seeded, left running.
 blue: setup
-	$(PY) -m local_runtime blue start
+	$(PY) -m kafka_migration.rehearsal.dev_blue blue start
 
 blue-stop: venv
-	$(PY) -m local_runtime blue stop
+	$(PY) -m kafka_migration.rehearsal.dev_blue blue stop
 
 bench: setup
-	$(PY) -m bench
+	$(CLI) bench
 
 clean:
 	rm -rf .pulumi-state .local-clusters rehearsal-report status-report bench-results

@@ -1,5 +1,5 @@
 """The Pulumi program: the stack's config in, one step of the migration out."""
 
-from kafka_migration.resources.migration import run
+from kafka_migration import Migration
 
-run()
+Migration("migration")

@@ -14,8 +14,8 @@ class MigrationError(Exception):
     """Base of every error the migration raises on purpose."""
 
 
-class ConfigError(MigrationError):
-    """The stack config does not fit the clusters it describes (names the field, the value and the fix)."""
+class ConfigError(MigrationError, ValueError):
+    """The config is invalid or does not fit the clusters it describes (names the field, the value and the fix)."""
 
 
 class PreflightError(MigrationError):

@@ -67,8 +67,8 @@ def bench_translation() -> list[Result]:
 def bench_planning() -> list[Result]:
     """Planning every step of a large estate (what each preview does)."""
     from kafka_migration.config.model import MigrationConfig
+    from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
     from kafka_migration.planning.desired import plan_migration
-    from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
     from kafka_migration.planning.phases import config_steps
 
     topics = {f"t{i:04d}": TopicInfo(f"t{i:04d}", 12, 3, {"retention.ms": "86400000"}, f"id{i}") for i in range(2000)}
@@ -97,7 +97,7 @@ def bench_planning() -> list[Result]:
 
 def bench_checker() -> list[Result]:
     """The rehearsal checker over a large ledger, time and peak memory."""
-    from kafka_migration.config.model import ClientGroup
+    from kafka_migration.config.model import ClientGroup, ClientRole
     from kafka_migration.rehearsal.checker import ConsumedRecord, LedgerData, ProducedRecord, check
 
     produced, consumed = [], []
@@ -109,7 +109,7 @@ def bench_checker() -> list[Result]:
                 ConsumedRecord(group, "A", "orders", "orders", i % 6, i, rid, "p", f"k{i % 50}", i // 50, 0.0)
             )
     data = LedgerData(tuple(produced), tuple(consumed))
-    clients = [ClientGroup(name=g, role="consumer", wave=1, topics=["orders"]) for g in ("g1", "g2")]
+    clients = [ClientGroup(name=g, role=ClientRole.CONSUMER, wave=1, topics=["orders"]) for g in ("g1", "g2")]
     seconds, peak, result = measure(lambda: check(data, clients))
     assert result.totals.lost == 0
     return [
@@ -123,9 +123,9 @@ def bench_mm2(records: int) -> list[Result]:
     from confluent_kafka import Producer
 
     from kafka_migration.config.model import Mm2Settings, Strategy
+    from kafka_migration.evidence.connect_rest import ConnectClient
     from kafka_migration.evidence.topics import read_offset_syncs
     from kafka_migration.local_runtime import connect, kafka
-    from kafka_migration.local_runtime.connect import ConnectClient
     from kafka_migration.local_runtime.ports import free_ports
     from kafka_migration.planning.mm2 import Endpoint, FlowSpec, connector_configs
     from kafka_migration.planning.naming import offset_syncs_topic
@@ -179,11 +179,19 @@ def bench_mm2(records: int) -> list[Result]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+PROG = "kafka-migration bench"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options, added to `parser` (its own, or `kafka-migration bench`)."""
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder of results.json")
+    parser.add_argument("--mm2-records", type=int, default=100_000, help="0 skips the real-cluster benchmark")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, print a table, write results.json; exit 1 if a target is missed."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("bench-results"))
-    parser.add_argument("--mm2-records", type=int, default=100_000, help="0 skips the real-cluster benchmark")
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    add_arguments(parser)
     args = parser.parse_args(argv)
     console = Console()
     results: list[Result] = []

@@ -9,17 +9,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from kafka_migration.config.model import MigrationConfig
-from kafka_migration.errors import MigrationError
+from kafka_migration.errors import ConfigError
 
-PROJECT = "kafka-migration"
 SECRET_PATHS = (("blue", "security", "password"), ("green", "security", "password"))
 
 
-class ConfigError(MigrationError, ValueError):
-    """The stack config is invalid; the message lists every problem with its field path."""
-
-
-def format_errors(err: ValidationError, stack: str) -> str:
+def format_errors(err: ValidationError, stack: str, project: str | None = None) -> str:
     """One line per problem: `field.path: message (got value)`, then where to fix it."""
     lines = []
     for e in err.errors():
@@ -27,7 +22,8 @@ def format_errors(err: ValidationError, stack: str) -> str:
         got = e.get("input")
         shown = "" if isinstance(got, dict) or e["type"] == "value_error" else f" (got {got!r})"
         lines.append(f"  {path}: {e['msg'].removeprefix('Value error, ')}{shown}")
-    return f"invalid stack config, fix it in Pulumi.{stack}.yaml (under {PROJECT}:):\n" + "\n".join(lines)
+    where = f" (under {project}:)" if project else ""
+    return f"invalid stack config, fix it in Pulumi.{stack}.yaml{where}:\n" + "\n".join(lines)
 
 
 def _parse(value: str) -> Any:
@@ -37,41 +33,38 @@ def _parse(value: str) -> Any:
         return value
 
 
-def config_from_mapping(values: Mapping[str, Any], stack: str = "<stack>") -> MigrationConfig:
-    """Build the config from `{key: value}` (keys with or without the `kafka-migration:` prefix)."""
+def config_from_mapping(
+    values: Mapping[str, Any], stack: str = "<stack>", project: str | None = None
+) -> MigrationConfig:
+    """Build the config from `{key: value}`.
+
+    Keys are bare (`phase`) or namespaced (`<project>:phase`); with `project` given, keys of
+    other namespaces (`aws:region`, another package's) are left out, as Pulumi keeps them apart.
+    """
     raw = {}
     for key, value in values.items():
         namespace, _, name = key.rpartition(":")
-        if namespace and namespace != PROJECT:
+        if namespace and project is not None and namespace != project:
             continue
         raw[name] = _parse(value) if isinstance(value, str) else value
     try:
         return MigrationConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(format_errors(err, stack)) from None
+        raise ConfigError(format_errors(err, stack, project)) from None
 
 
-def unprotected_secrets(cfg: MigrationConfig, secret_keys: set[str]) -> list[str]:
+def resolve_config(config: MigrationConfig | Mapping[str, Any], stack: str = "<stack>") -> MigrationConfig:
+    """A config given in code: the model as is, or a mapping of its keys (validated like stack config)."""
+    if isinstance(config, MigrationConfig):
+        return config
+    return config_from_mapping(config, stack)
+
+
+def unprotected_secrets(cfg: MigrationConfig, secret_keys: set[str], project: str) -> list[str]:
     """Config paths holding a password that was not set with `--secret`."""
     found = []
     for side, *_ in SECRET_PATHS:
         cluster = getattr(cfg, side)
-        if cluster.security.password is not None and f"{PROJECT}:{side}" not in secret_keys:
+        if cluster.security.password is not None and f"{project}:{side}" not in secret_keys:
             found.append(f"{side}.security.password")
     return found
-
-
-def load_from_pulumi() -> MigrationConfig:
-    """The running stack's config; raises ConfigError before any resource is registered."""
-    import pulumi
-    from pulumi.runtime.config import get_config_env, get_config_secret_keys_env
-
-    stack = pulumi.get_stack()
-    cfg = config_from_mapping(get_config_env(), stack)
-    plain = unprotected_secrets(cfg, set(get_config_secret_keys_env()))
-    if plain:
-        raise ConfigError(
-            f"{', '.join(plain)} is stored in plain text in Pulumi.{stack}.yaml; set it with "
-            f"`pulumi config set --secret --path {plain[0]} <value>`"
-        )
-    return cfg

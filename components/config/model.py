@@ -98,7 +98,7 @@ class SecuritySpec(_Model):
 
     def client_properties(self) -> dict[str, str]:
         """Kafka client properties (Java names) without the password (see `jaas_config`)."""
-        props = {"security.protocol": self.protocol}
+        props: dict[str, str] = {"security.protocol": self.protocol}
         if self.sasl_mechanism:
             props["sasl.mechanism"] = self.sasl_mechanism
         if self.ca_file:

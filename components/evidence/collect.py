@@ -9,17 +9,17 @@ from confluent_kafka.admin import AdminClient
 
 from kafka_migration.config.model import ClientRole, MigrationConfig
 from kafka_migration.evidence.clients import client_config
+from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.evidence.inventory import read_inventory
 from kafka_migration.evidence.lag import partition_lags, writes_since
 from kafka_migration.evidence.metrics import Mm2Metrics, parse, scrape
 from kafka_migration.evidence.parity import FlowSides, sample_flow
 from kafka_migration.evidence.source_gaps import source_gaps
 from kafka_migration.evidence.topics import latest_timestamp_ms
-from kafka_migration.local_runtime.connect import ConnectClient, ConnectError
+from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import selected_topics
-from kafka_migration.planning.evidence import Evidence, FlowEvidence, GroupActivity, ParitySample, PartitionLag
+from kafka_migration.planning.gate_evidence import Evidence, FlowEvidence, GroupActivity, ParitySample, PartitionLag
 from kafka_migration.planning.gates import Gate
-from kafka_migration.planning.inventory import ClusterInventory
 from kafka_migration.planning.naming import ConnectorKind, connector_name, offset_syncs_topic
 
 LAG_SETTLE_S = 10.0

@@ -16,7 +16,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 
 RESOURCE_TYPES = {
     ResourceType.TOPIC: "Topic",
@@ -42,8 +42,15 @@ PERMISSIONS = {AclPermissionType.ALLOW: "Allow", AclPermissionType.DENY: "Deny"}
 
 
 def _acls(admin: AdminClient, timeout_s: float) -> tuple[AclEntry, ...]:
+    # None matches any name, principal and host (as documented; the stubs type them `str`).
     any_acl = AclBindingFilter(
-        ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY
+        ResourceType.ANY,
+        None,  # type: ignore[arg-type]
+        ResourcePatternType.ANY,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        AclOperation.ANY,
+        AclPermissionType.ANY,
     )
     try:
         bindings = admin.describe_acls(any_acl, request_timeout=timeout_s).result(timeout=timeout_s)

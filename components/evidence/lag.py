@@ -8,8 +8,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from kafka_migration.evidence.clients import committed_reader
+from kafka_migration.evidence.records import error_code, offset_of
 from kafka_migration.evidence.topics import partition_watermarks, read_offset_syncs
-from kafka_migration.planning.evidence import PartitionLag
+from kafka_migration.planning.gate_evidence import PartitionLag
 from kafka_migration.planning.offsets import SyncKey
 
 
@@ -53,10 +54,10 @@ def _first_visible(
             if msg is None:
                 break
             if msg.error():
-                if msg.error().code() == KafkaError._PARTITION_EOF:
+                if error_code(msg) == KafkaError._PARTITION_EOF:
                     return None
                 continue
-            return msg.offset(), msg.timestamp()[1]
+            return offset_of(msg), msg.timestamp()[1]
         # Unread within the timeout: count the whole tail as lag rather than call it copied.
         return offset, int(time.time() * 1000)
     finally:

@@ -1,6 +1,6 @@
 """Reading what the data-parity gate compares: a flow's offset-syncs, then records on both sides from chosen syncs.
 
-planning/parity.py decides where to read and what the records show; every read here is
+planning/parity_comparison.py decides where to read and what the records show; every read here is
 bounded by the gate's read timeout and ends at the partition's end without waiting.
 """
 
@@ -15,12 +15,20 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from kafka_migration.config.model import Strategy
 from kafka_migration.evidence.clients import committed_reader
+from kafka_migration.evidence.records import offset_of, record_id
 from kafka_migration.evidence.topics import read_offset_syncs
-from kafka_migration.planning.evidence import ParitySample
-from kafka_migration.planning.inventory import TopicInfo
+from kafka_migration.planning.cluster_inventory import TopicInfo
+from kafka_migration.planning.gate_evidence import ParitySample
 from kafka_migration.planning.naming import offset_syncs_topic, remote_topic
-from kafka_migration.planning.offsets import OffsetSync, RecordId, SyncHistory, SyncKey
-from kafka_migration.planning.parity import EMPTY, Comparison, Record, combine, compare_in_order, plan_windows
+from kafka_migration.planning.offsets import OffsetSync, SyncHistory, SyncKey
+from kafka_migration.planning.parity_comparison import (
+    EMPTY,
+    Comparison,
+    Record,
+    combine,
+    compare_in_order,
+    plan_windows,
+)
 
 READ_SLACK = 20
 """Records read beyond a window's share: room for copies delivered twice and records compacted on one side."""
@@ -97,11 +105,11 @@ class _Side:
                         return out
                     # Anything before what was already taken was fetched for an earlier read of the partition.
                     next_offset = out[-1][0] + 1 if out else start
-                    if not self._ours(msg) or msg.offset() < next_offset:
+                    if not self._ours(msg) or offset_of(msg) < next_offset:
                         continue
-                    if stop is not None and msg.offset() >= stop:
+                    if stop is not None and offset_of(msg) >= stop:
                         return out
-                    out.append((msg.offset(), _record_id(msg)))
+                    out.append((offset_of(msg), record_id(msg)))
             return out
         finally:
             self.consumer.unassign()
@@ -117,10 +125,6 @@ class _Side:
         if error.code() == KafkaError._PARTITION_EOF:
             return self._ours(msg)
         raise KafkaException(error)
-
-
-def _record_id(msg: Message) -> RecordId:
-    return RecordId(msg.key(), msg.value(), tuple(msg.headers() or []), msg.timestamp()[1])
 
 
 def _sample_partition(

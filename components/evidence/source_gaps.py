@@ -1,6 +1,6 @@
 """What each running flow skipped on its source: its offset-syncs, the source's log starts, and a read-back.
 
-The decision is planning/source_gaps.py's; this module only reads, every read bounded by
+The decision is planning/skipped_offsets.py's; this module only reads, every read bounded by
 the gates' read timeout.
 """
 
@@ -15,13 +15,14 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import committed_reader
+from kafka_migration.evidence.records import error_code, offset_of
 from kafka_migration.evidence.topics import partition_watermarks, read_topic
+from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import selected_topics
-from kafka_migration.planning.evidence import SourceGap
-from kafka_migration.planning.inventory import ClusterInventory
+from kafka_migration.planning.gate_evidence import SourceGap
 from kafka_migration.planning.naming import offset_syncs_topic
 from kafka_migration.planning.offsets import OffsetSync, SyncKey, decode_sync
-from kafka_migration.planning.source_gaps import Skip, checked_through, find_skips, judge, newest_synced, readable
+from kafka_migration.planning.skipped_offsets import Skip, checked_through, find_skips, judge, newest_synced, readable
 
 SPAN_JOIN_OFFSETS = 1000
 """Skipped ranges of a partition closer than this are read in one pass rather than one seek each."""
@@ -120,16 +121,17 @@ def _count_span(consumer: Consumer, span: list[Skip], deadline: float) -> dict[S
         while time.monotonic() < deadline:
             for msg in consumer.consume(500, max(0.0, min(1.0, deadline - time.monotonic()))):
                 if msg.error():
-                    code = msg.error().code()
+                    code = error_code(msg)
                     if code == KafkaError._PARTITION_EOF:
                         return counts
                     if code == KafkaError._AUTO_OFFSET_RESET:
                         return None  # the range went below the log start while it was read
                     continue
-                if msg.offset() >= end:
+                offset = offset_of(msg)
+                if offset >= end:
                     return counts
-                skip = span[bisect.bisect_right(firsts, msg.offset()) - 1]
-                if msg.offset() <= skip.last:
+                skip = span[bisect.bisect_right(firsts, offset) - 1]
+                if offset <= skip.last:
                     counts[skip] += 1
         return None
     finally:

@@ -9,6 +9,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
+from kafka_migration.evidence.records import offset_of, partition_of
 from kafka_migration.planning.offsets import (
     Checkpoint,
     OffsetSync,
@@ -61,7 +62,7 @@ def read_topic(conf: dict[str, Any], topic: str, timeout_s: float) -> Iterator[t
                 continue
             if msg.error():
                 raise KafkaException(msg.error())
-            p, off = msg.partition(), msg.offset()
+            p, off = partition_of(msg), offset_of(msg)
             if off >= ends[p] - 1:
                 pending.discard(p)
             if off < ends[p]:

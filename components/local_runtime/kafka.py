@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 from confluent_kafka.admin import (
     AclBinding,
@@ -18,6 +16,7 @@ from confluent_kafka.admin import (
 )
 
 from kafka_migration.local_runtime import process
+from kafka_migration.planning.local_processes import KafkaNode, server_properties
 
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
@@ -29,72 +28,6 @@ def new_cluster_id() -> str:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if not cid.startswith("-"):
             return cid
-
-
-@dataclass(frozen=True)
-class KafkaNode:
-    """Where one local cluster lives and listens."""
-
-    name: str
-    """Short name, used in logs (for example the cluster alias)."""
-    data_dir: Path
-    """Folder for config, logs, pid file and the log segments."""
-    broker_port: int
-    """PLAINTEXT listener on 127.0.0.1, the bootstrap server clients use."""
-    controller_port: int
-    """KRaft controller listener on 127.0.0.1."""
-    heap_mb: int = 512
-
-    def __post_init__(self) -> None:
-        # The JVM runs inside data_dir: every path it is given must be absolute.
-        object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
-
-    @property
-    def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.broker_port}"
-
-    @property
-    def config_file(self) -> Path:
-        return self.data_dir / "server.properties"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.data_dir / "kraft-logs"
-
-
-def server_properties(node: KafkaNode) -> str:
-    """The broker+controller configuration of a local single-node cluster.
-
-    ACLs are enforced by KRaft's StandardAuthorizer so that the ACL mirror and the
-    decommission fence are real. The local clients connect as the PLAINTEXT principal
-    User:ANONYMOUS, which `start` grants everything through wildcard ALLOW ACLs (not
-    as a super user: super users ignore DENY ACLs, and the fence is a DENY). Topics are
-    never auto-created: a migration must not invent topics on green that blue lacks.
-    """
-    props = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{node.controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{node.broker_port},CONTROLLER://127.0.0.1:{node.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.broker_port}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "log.dirs": str(node.log_dir),
-        "num.partitions": "1",
-        "auto.create.topics.enable": "false",
-        "offsets.topic.replication.factor": "1",
-        "offsets.topic.num.partitions": "8",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "allow.everyone.if.no.acl.found": "true",
-        "log.retention.check.interval.ms": "10000",
-    }
-    return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
 def format_storage(node: KafkaNode, cluster_id: str) -> None:

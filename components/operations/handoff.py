@@ -25,7 +25,6 @@ from kafka_migration.evidence.groups import commit_offsets, group_view
 from kafka_migration.evidence.topics import partition_watermarks, read_offset_syncs
 from kafka_migration.operations.engine_watch import EngineGone, engine_alive, require_engine
 from kafka_migration.operations.offset_search import search
-from kafka_migration.planning.handoff import Direction, OffsetMove
 from kafka_migration.planning.handoff_decision import (
     Commit,
     Document,
@@ -39,6 +38,7 @@ from kafka_migration.planning.handoff_decision import (
     document_content,
     reread_bound,
 )
+from kafka_migration.planning.handoff_offsets import Direction, OffsetMove
 from kafka_migration.planning.offsets import SyncHistory, SyncKey
 from kafka_migration.planning.placement import (
     Placement,

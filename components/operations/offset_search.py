@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from kafka_migration.evidence.records import offset_of, record_id
 from kafka_migration.planning.offsets import RecordId, match_copies
 from kafka_migration.planning.placement import SearchOutcome, SearchRequest
 
@@ -59,11 +60,11 @@ def _read_range(
                 continue
             if msg.error():
                 raise KafkaException(msg.error())
-            if msg.offset() >= end:
+            offset = offset_of(msg)
+            if offset >= end:
                 return out
-            headers = tuple((k, v) for k, v in (msg.headers() or []))
-            out.append((msg.offset(), RecordId(msg.key(), msg.value(), headers, msg.timestamp()[1])))
-            if msg.offset() >= end - 1:
+            out.append((offset, record_id(msg)))
+            if offset >= end - 1:
                 return out
         raise IncompleteRead(f"{topic}:{partition} [{start}, {end}) not read within {timeout_s}s")
     finally:

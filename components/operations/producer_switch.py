@@ -1,6 +1,6 @@
 """The one-way producer switch: pause, let the producer flush, wait for MM2 to copy its records, publish green.
 
-Run by a producer group's routing resource (see planning/producer_switch.py). Every step
+Run by a producer group's routing resource (see planning/producer_switch_plan.py). Every step
 reads what is true, so a crash resumes: a `pulumi up` that finds the document paused on
 blue runs the switch again from the pause. A timeout puts the unpaused blue document back.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from kafka_migration.evidence.lag import stable_ends, uncopied_below
 from kafka_migration.operations.engine_watch import require_engine
 from kafka_migration.operations.handoff import DocumentSink
-from kafka_migration.planning.producer_switch import ProducerSwitch, still_to_copy
+from kafka_migration.planning.producer_switch_plan import ProducerSwitch, still_to_copy
 
 POLL_S = 1.0
 READ_TIMEOUT_S = 15.0
@@ -43,7 +43,7 @@ def switch_producer(
             raise ProducerSwitchError(
                 f"gate {GATE} failed: MirrorMaker 2 did not copy the producer's records on blue within "
                 f"{switch.timeout_seconds:g}s (still to copy: {left}); the producer is back on blue, unpaused. "
-                "Check MM2 (`python -m status`) and run `pulumi up` again"
+                "Check MM2 (`kafka-migration status`) and run `pulumi up` again"
             )
         time.sleep(POLL_S)
     copied_s = time.monotonic() - started

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from kafka_migration.config.model import MigrationConfig, Phase, Strategy
-from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
+from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.naming import (
     HEARTBEATS_TOPIC,
     checkpoints_topic,

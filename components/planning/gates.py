@@ -14,10 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from kafka_migration.config.model import ClientRole, MigrationConfig, Phase, Strategy
-from kafka_migration.planning import parity, source_gaps
+from kafka_migration.planning import parity_comparison, skipped_offsets
+from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import green_topics, selected_topics
-from kafka_migration.planning.evidence import Evidence, FlowEvidence
-from kafka_migration.planning.inventory import ClusterInventory
+from kafka_migration.planning.gate_evidence import Evidence, FlowEvidence
 from kafka_migration.planning.phases import Step, forward_flow_active, reverse_flow_active
 from kafka_migration.planning.routing import on_green
 
@@ -235,15 +235,15 @@ def _heartbeats(c: _Context) -> Verdict:
 
 
 def _data_parity(c: _Context) -> Verdict:
-    """Every partition of every running flow sampled (planning/parity.py); records never compared fail it."""
+    """Every partition of every running flow sampled (planning/parity_comparison.py); records never compared fail it."""
     if c.cfg.gates.data_parity_sample == 0:
         return Verdict(Gate.DATA_PARITY, True, "sampling disabled (gates.dataParitySample: 0)")
     samples = c.evidence.parity
     if not samples:
         return Verdict(Gate.DATA_PARITY, False, "no partition to sample (no running flow or no selected topic)")
-    per_flow = parity.flow_figures(samples)
-    compared = parity.compared_summary(per_flow)
-    problems = parity.problems(samples)
+    per_flow = parity_comparison.flow_figures(samples)
+    compared = parity_comparison.compared_summary(per_flow)
+    problems = parity_comparison.problems(samples)
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     summary = f"{'; '.join(problems[:5])}{more}; compared {compared}" if problems else f"identical: {compared}"
     return Verdict(Gate.DATA_PARITY, not problems, summary, per_flow)
@@ -280,11 +280,11 @@ def _source_intact(c: _Context) -> Verdict:
             if p.lag_records and p.log_start > copied_up_to + 1:
                 lost = p.log_start - copied_up_to - 1
                 problems.append(f"{f.name} {p.topic}:{p.partition}: {lost} record(s) deleted before MM2 copied them")
-    # Whether or not MM2 is behind now: offsets it skipped that were records (see planning/source_gaps.py).
-    problems += [source_gaps.describe(g) for g in c.evidence.source_gaps]
+    # Whether or not MM2 is behind now: offsets it skipped that were records (see planning/skipped_offsets.py).
+    problems += [skipped_offsets.describe(g) for g in c.evidence.source_gaps]
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     summary = "no source truncation, re-creation or skipped record" if not problems else "; ".join(problems[:5]) + more
-    gaps = [source_gaps.figures(g) for g in c.evidence.source_gaps]
+    gaps = [skipped_offsets.figures(g) for g in c.evidence.source_gaps]
     figures: dict[str, Any] = {"problems": problems, "gaps": gaps}
     if not problems:
         figures["checkedThrough"] = c.evidence.source_covered  # recorded with the step: not judged again
@@ -293,7 +293,8 @@ def _source_intact(c: _Context) -> Verdict:
 
 def _blue_consumers_read_green(c: _Context) -> Verdict:
     cfg = c.cfg
-    problems, figures = [], {}
+    problems: list[str] = []
+    figures: dict[str, Any] = {}
     for client in cfg.clients_of(ClientRole.CONSUMER):
         if on_green(client, c.target):
             continue
@@ -371,7 +372,7 @@ def blocking(
     """
     usable = usable_forces(force, spent or {})
     failed = [v for v in verdicts if not v.passed]
-    used = {v.gate.value: usable[v.gate.value] for v in failed if v.gate.value in usable}
+    used: dict[str, str] = {v.gate.value: usable[v.gate.value] for v in failed if v.gate.value in usable}
     return [v for v in failed if v.gate.value not in used], used
 
 

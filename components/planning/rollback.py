@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kafka_migration.config.model import ClientRole, MigrationConfig
+from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import selected_topics
 from kafka_migration.planning.gates import Gate, Verdict
-from kafka_migration.planning.inventory import ClusterInventory
 from kafka_migration.planning.naming import offset_syncs_topic, remote_topic
 from kafka_migration.planning.phases import Step, reverse_flow_active
 from kafka_migration.planning.routing import on_green, routing_document

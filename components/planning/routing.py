@@ -5,7 +5,7 @@ group, and the clients (or their deployment tooling) follow it. The document is 
 JSON with camelCase keys. `RoutingDocument` below is its only definition: the library
 publishes `to_json()`, clients and the status command read it back with `from_json()`,
 and `schemas/routing-document.v1.json` is generated from it (`python -m
-planning.routing_schema`). What a client must do with each field is in
+kafka_migration.planning.routing_schema`). What a client must do with each field is in
 `docs/client-contract.md`. A document changes only when its clients must act, so a
 phase step touches only the documents of the groups it moves.
 """

@@ -2,7 +2,7 @@
 
 The committed file `schemas/routing-document.v1.json` is this module's output; a unit test
 fails when it drifts from the model. After changing the model, regenerate it with
-`python -m planning.routing_schema`.
+`python -m kafka_migration.planning.routing_schema`.
 """
 
 from __future__ import annotations

@@ -14,15 +14,17 @@ from rich.console import Console
 
 from kafka_migration.config.model import Strategy
 from kafka_migration.local_runtime.pulumi_cli import require_toolchain
-from kafka_migration.rehearsal.faults import FAULTS, Outcome, faults_named
+from kafka_migration.rehearsal.fault_model import Outcome
+from kafka_migration.rehearsal.faults import FAULTS, faults_named
 from kafka_migration.rehearsal.report import print_summary, write_report
 from kafka_migration.rehearsal.run import RehearsalOptions, rehearse
 from kafka_migration.rehearsal.scenarios import print_campaign, run_campaign
 
+PROG = "kafka-migration rehearsal"
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the rehearsal or the campaign; exit status 1 if a check failed (a record lost, a scenario failed, ...)."""
-    parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__)
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options, added to `parser` (its own, or `kafka-migration rehearsal`)."""
     parser.add_argument("--strategy", choices=[s.value for s in Strategy], action="append", help="default: both")
     parser.add_argument("--out", type=Path, default=Path("rehearsal-report"))
     parser.add_argument(
@@ -43,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="all|NAME,...",
         help=f"run the fault campaign (one-way unless --strategy says otherwise): {', '.join(FAULTS)}",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rehearsal or the campaign; exit status 1 if a check failed (a record lost, a scenario failed, ...)."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    add_arguments(parser)
     args = parser.parse_args(argv)
     if args.faults is not None:
         try:

@@ -253,7 +253,8 @@ def check_producers(data: LedgerData) -> tuple[ProducerResult, ...]:
     acknowledged = {p.id for p in data.produced}
     read = {c.id for c in data.consumed}
     streams: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-    for record in (*data.attempted, *data.produced):
+    attempted: list[AttemptedRecord | ProducedRecord] = [*data.attempted, *data.produced]
+    for record in attempted:
         streams[(record.producer, record.topic)].add(record.id)
     rows = []
     for (producer, topic), ids in sorted(streams.items()):
@@ -283,8 +284,8 @@ def check(data: LedgerData, clients: Iterable[ClientGroup]) -> CheckResult:
         if client.role is not ClientRole.CONSUMER:
             continue
         pauses = [p.seconds for p in data.pauses if p.group == client.name]
-        rows = tuple(check_topic(client.name, t, data) for t in client.topics)
-        groups.append(GroupResult(client.name, rows, max(pauses, default=0.0)))
+        topics = tuple(check_topic(client.name, t, data) for t in client.topics)
+        groups.append(GroupResult(client.name, topics, max(pauses, default=0.0)))
     rows = [r for g in groups for r in g.topics]
     producers = check_producers(data)
     totals = Totals(

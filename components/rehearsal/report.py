@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kafka_migration.rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
+from kafka_migration.charts import PhaseSpan, plot_consumer_pauses, plot_lag, plot_phase_timeline
 from kafka_migration.rehearsal.run import RunResult
 
 
@@ -18,7 +18,7 @@ def write_report(runs: list[RunResult], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for run in runs:
         name = run.strategy
-        phases = [{"name": p.name, "start": p.start, "end": p.end} for p in run.phases]
+        phases = [PhaseSpan(name=p.name, start=p.start, end=p.end) for p in run.phases]
         traffic = run.ledger.traffic() if run.ledger else {}
         plot_phase_timeline(phases, traffic, out / f"{name}-timeline.png")
         plot_lag(run.lag, out / f"{name}-lag.png")

@@ -28,9 +28,11 @@ from kafka_migration.planning.gates import active_flows
 from kafka_migration.planning.phases import Step, config_steps
 from kafka_migration.rehearsal.checker import CheckResult, check
 from kafka_migration.rehearsal.estate import seed
-from kafka_migration.rehearsal.faults import Fault, Injection, WalkHandles
+from kafka_migration.rehearsal.fault_model import Fault, Injection, WalkHandles
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.producers import TransactionalProducerClient
 from kafka_migration.rehearsal.stray import STRAY_EVERY_S, StrayProducer
-from kafka_migration.rehearsal.workload import ConsumerSpec, Ledger, ProducerSpec, TransactionalProducerClient, Workload
+from kafka_migration.rehearsal.workload import ConsumerSpec, ProducerSpec, Workload
 
 Say = Callable[[str], None]
 
@@ -340,7 +342,11 @@ def _walk(opts: RehearsalOptions, h: WalkHandles, workload: Workload, sampler: L
         t0 = time.monotonic()
         fault = None if rollback else faults.pop(step, None)
         if fault is not None:
-            result.injections.append(fault.run(h, lambda: stack.up_when_gates_pass(opts.gate_wait_s)))
+
+            def up() -> None:
+                stack.up_when_gates_pass(opts.gate_wait_s)
+
+            result.injections.append(fault.run(h, up))
             expect_refusal = fault.refusal_gate
         else:
             stack.up_when_gates_pass(opts.gate_wait_s)

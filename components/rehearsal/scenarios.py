@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kafka_migration.charts import plot_fault_traffic
 from kafka_migration.rehearsal.checker import LedgerData, per_second
-from kafka_migration.rehearsal.faults import Fault, Outcome
-from kafka_migration.rehearsal.plots import plot_fault_traffic
+from kafka_migration.rehearsal.fault_model import Fault, Outcome
 from kafka_migration.rehearsal.report import print_findings, update_report
 from kafka_migration.rehearsal.run import RehearsalOptions, RunResult, rehearse
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kafka
 
-from kafka_migration.planning.inventory import AclEntry
+from kafka_migration.planning.cluster_inventory import AclEntry
 
 TYPE = "kafkamig:index:AclMirror"
 

@@ -9,7 +9,7 @@ import pulumi_kafka
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import client_config
-from kafka_migration.planning.inventory import AclEntry
+from kafka_migration.planning.cluster_inventory import AclEntry
 from kafka_migration.resources.acl_mirror import acl_resource, acl_resource_name
 from kafka_migration.resources.providers.topics_absent import TopicsAbsent
 

@@ -10,12 +10,12 @@ import pulumi
 
 from kafka_migration.config.model import ClientRole, MigrationConfig
 from kafka_migration.evidence.clients import client_config
-from kafka_migration.planning.handoff import offset_moves
-from kafka_migration.planning.producer_switch import producer_switch
+from kafka_migration.planning.handoff_offsets import offset_moves
+from kafka_migration.planning.producer_switch_plan import producer_switch
 from kafka_migration.planning.rollback import ReverseDrain
 from kafka_migration.planning.routing import RoutingDocument as RoutingPlan
-from kafka_migration.resources.providers.reverse_drain import ReverseFlowDrain
-from kafka_migration.resources.providers.routing import RoutingDocument
+from kafka_migration.resources.providers.reverse_flow_drain import ReverseFlowDrain
+from kafka_migration.resources.providers.routing_document import RoutingDocument
 
 TYPE = "kafkamig:index:ClientRouting"
 

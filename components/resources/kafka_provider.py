@@ -27,4 +27,4 @@ def kafka_provider(
         args["sasl_password"] = pulumi.Output.secret(sec.password.get_secret_value() if sec.password else "")
     if sec.ca_file:
         args["ca_cert"] = Path(sec.ca_file).read_text()
-    return pulumi_kafka.Provider(name, opts=opts, **args)  # type: ignore[arg-type]
+    return pulumi_kafka.Provider(name, opts=opts, **args)  # type: ignore[call-overload]

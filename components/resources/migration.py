@@ -1,60 +1,33 @@
-"""Migration: the top-level component, and the program that runs one step per `pulumi up`."""
+"""Migration: the public component; one step of the migration per `pulumi up`, entered only when safe."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from kafka_migration.config.load import load_from_pulumi
 from kafka_migration.config.model import ClientRole, MigrationConfig, RuntimeKind, Strategy
-from kafka_migration.errors import ConfigError, GateFailed, MigrationError, PreflightError, TransitionRefused
 from kafka_migration.evidence.clients import client_config
-from kafka_migration.evidence.collect import Collector
-from kafka_migration.evidence.inventory import read_inventory
-from kafka_migration.planning.desired import MigrationPlan, plan_migration, selected_topics, selection_refusal
-from kafka_migration.planning.gates import (
-    NOT_OVERRIDABLE,
-    Gate,
-    Verdict,
-    active_flows,
-    blocking,
-    evaluate,
-    known_topic_ids,
-    spent_forces,
-    stale_force_note,
-    usable_forces,
-)
-from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
+from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
+from kafka_migration.planning.desired import MigrationPlan, selected_topics
+from kafka_migration.planning.local_processes import DEFAULT_DATA_DIR
 from kafka_migration.planning.mm2 import flow_spec, remote_topic_replication_factor
 from kafka_migration.planning.naming import offset_syncs_topic
-from kafka_migration.planning.phases import (
-    Move,
-    Step,
-    config_steps,
-    furthest,
-)
-from kafka_migration.planning.rollback import ReverseDrain, reverse_drain
-from kafka_migration.planning.step_decision import decide_step
+from kafka_migration.planning.phases import Step
+from kafka_migration.planning.rollback import ReverseDrain
 from kafka_migration.resources.acl_mirror import AclMirror, AclMirrorArgs
 from kafka_migration.resources.cleanup import BlueFence, BlueFenceArgs, Mm2Cleanup, Mm2CleanupArgs
 from kafka_migration.resources.client_routing import ClientRouting, ClientRoutingArgs
-from kafka_migration.resources.docker.resources import build_docker_green
 from kafka_migration.resources.green_cluster import GreenCluster, GreenClusterArgs
 from kafka_migration.resources.kafka_provider import kafka_provider
-from kafka_migration.resources.kubernetes.resources import (
-    build_kubernetes_green,
-    build_kubernetes_routing,
-    kubernetes_provider,
-)
-from kafka_migration.resources.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs, mm2_endpoints
-from kafka_migration.resources.providers.applied_step import AppliedStep
+from kafka_migration.resources.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs
+from kafka_migration.resources.next_step import enter_step, record_step
 from kafka_migration.resources.providers.topics_absent import TopicsOfGreen
 from kafka_migration.resources.replication_flow import ReplicationFlow, ReplicationFlowArgs
-from kafka_migration.resources.stack_state import AppliedState, read_applied_state
 from kafka_migration.resources.topic_mirror import TopicMirror, TopicMirrorArgs
 
 TYPE = "kafkamig:index:Migration"
@@ -102,13 +75,58 @@ def summary_props(args: MigrationArgs) -> dict[str, Any]:
 
 
 class Migration(pulumi.ComponentResource):
-    """Everything one migration manages, as the plan of the current step says."""
+    """A Kafka migration, one step per `pulumi up`: everything it manages, as the current step's plan says.
+
+    One per stack: its outputs (`step`, `history`, ...) are the state the next update judges its move from.
+    """
 
     green_bootstrap_servers: pulumi.Output[str | None]
     connect_url: pulumi.Output[str | None]
     metrics_url: pulumi.Output[str | None]
 
-    def __init__(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "migration",
+        config: MigrationConfig | Mapping[str, Any] | None = None,
+        *,
+        data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """The step the stack config asks for, entered only if it is safe, and recorded.
+
+        Args:
+            name: the component's name (its children's names start with it).
+            config: the migration's config; by default the stack's own (`pulumi.Config()` of
+                the running project, whatever it is called). A `MigrationConfig`, or a mapping
+                of the same keys (`phase`, `blue`, ...), is taken as is.
+            data_dir: where local clusters and Connect workers keep their data.
+            opts: resource options of the component.
+
+        Raises:
+            pulumi.RunError: the move is refused (transition, gate, config, unreachable
+                blue); nothing is registered.
+        """
+        step = enter_step(config, Path(data_dir))
+        args = MigrationArgs(
+            step.config,
+            step.plan,
+            Path(data_dir),
+            step.entered_from,
+            step.blue,
+            step.adopt_topics,
+            step.reverse_drain,
+        )
+        self._build(name, args, opts)
+        record_step(step, self)
+
+    @classmethod
+    def _from_plan(cls, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None) -> Migration:
+        """The resources of a step already decided, without reading, gating or recording (tests only)."""
+        migration = cls.__new__(cls)
+        migration._build(name, args, opts)
+        return migration
+
+    def _build(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(TYPE, name, summary_props(args), opts)
         cfg, plan = args.config, args.plan
         self._adopt = args.adopt_topics
@@ -124,6 +142,13 @@ class Migration(pulumi.ComponentResource):
         runtime = cfg.green.runtime
         k8s_provider = None
         if runtime is RuntimeKind.KUBERNETES:
+            # The Kubernetes runtime needs the `kubernetes` extra (pulumi-kubernetes): imported only here.
+            from kafka_migration.resources.kubernetes.resources import (
+                build_kubernetes_green,
+                build_kubernetes_routing,
+                kubernetes_provider,
+            )
+
             assert cfg.green.kubernetes is not None
             k8s_provider = kubernetes_provider(f"{name}-k8s", cfg.green.kubernetes, child)
         if plan.green_provisioned and runtime is RuntimeKind.KUBERNETES:
@@ -174,6 +199,9 @@ class Migration(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         green_resources: list[pulumi.Resource]
         if cfg.green.runtime is RuntimeKind.DOCKER:
+            # The Docker runtime needs the `docker` extra (pulumi-docker): imported only here.
+            from kafka_migration.resources.docker.resources import build_docker_green
+
             docker = build_docker_green(name, cfg, plan, self)
             self.green_bootstrap_servers = docker.bootstrap_servers
             connect_url, self.metrics_url, secrets_file = docker.connect_url, docker.metrics_url, docker.secrets_file
@@ -246,190 +274,3 @@ class Migration(pulumi.ComponentResource):
                 ReplicationFlow(flow_name, flow_args, pulumi.ResourceOptions(parent=self, depends_on=depends_on))
             )
         return flows
-
-
-def _read_blue(cfg: MigrationConfig) -> ClusterInventory:
-    try:
-        return read_inventory(client_config(cfg.blue), cfg.gates.read_timeout_seconds)
-    except Exception as err:
-        raise PreflightError(
-            f"gate blue-reachable failed: cannot read blue ({cfg.blue.alias}) at "
-            f"{cfg.blue.resolved_bootstrap_servers}: {err}; check blue.bootstrapServers and blue.security"
-        ) from err
-
-
-def _history(
-    applied: AppliedState, move: Move, step_json: dict[str, Any], verdicts: list[Verdict], forced: dict[str, str]
-) -> list[dict[str, Any]]:
-    """The applied history, plus this move's step with the gates forced to enter it.
-
-    A passing `source-intact` also records what it checked (`sourceChecked`), so a later
-    check judges only what MM2 copied since.
-    """
-    if move is Move.NONE and applied.history:
-        return applied.history
-    entry: dict[str, Any] = {**step_json, "at": datetime.now(UTC).isoformat(timespec="seconds")}
-    if forced:
-        entry["forced"] = forced
-    checked = next((v.figures.get("checkedThrough") for v in verdicts if v.gate is Gate.SOURCE_INTACT), None)
-    if checked:
-        entry["sourceChecked"] = checked
-    return [*applied.history, entry]
-
-
-def _read_green(cfg: MigrationConfig, plan: MigrationPlan, applied: AppliedState) -> ClusterInventory | None:
-    """Green as it is, where that matters: an existing (external) green, or one this stack already manages.
-
-    None when green is not there yet (this update creates it) or cannot be read (the
-    engine then reports what fails).
-    """
-    managed = bool(applied.outputs.get("greenTopics"))
-    if not plan.green_provisioned or not (cfg.green.runtime is RuntimeKind.EXTERNAL or managed):
-        return None
-    if cfg.green.runtime is RuntimeKind.KUBERNETES:
-        return None
-    try:
-        return read_inventory(client_config(cfg.green), cfg.gates.read_timeout_seconds)
-    except Exception:  # noqa: BLE001 - unreachable green: create as planned, the engine reports any conflict
-        return None
-
-
-def _distinct_from_blue(cfg: MigrationConfig, blue: ClusterInventory, green: ClusterInventory | None) -> None:
-    """Refuse, before anything is registered, a green that is blue under another address."""
-    if green is not None and green.cluster_id == blue.cluster_id:
-        raise PreflightError(
-            f"gate distinct-clusters failed: green ({cfg.green.alias}) at {cfg.green.resolved_bootstrap_servers} "
-            f"reports cluster id {green.cluster_id}, the same as blue ({cfg.blue.alias}): the migration would "
-            "create green's topics and ACLs on blue; point green.bootstrapServers at the new cluster"
-        )
-
-
-def _unmanaged_green_topics(
-    plan: MigrationPlan, applied: AppliedState, green: ClusterInventory | None
-) -> dict[str, TopicInfo]:
-    """Planned green topics that already exist on green but are not in this stack yet (MM2 created them)."""
-    managed = set(applied.outputs.get("greenTopics") or [])
-    wanted = {t.name for t in plan.topics} - managed
-    if green is None or not wanted or not managed:
-        return {}  # nothing new, or green is being created by this very update
-    return {name: green.topics[name] for name in wanted if name in green.topics}
-
-
-def _acls_to_manage(plan: MigrationPlan, applied: AppliedState, green: ClusterInventory | None) -> MigrationPlan:
-    """The plan without the ACLs green had before this stack: they are left alone, never deleted by it."""
-    if "greenAcls" not in applied.outputs and applied.outputs.get("greenTopics"):
-        return plan  # recorded before `greenAcls` existed: everything planned is this stack's already
-    managed = set(applied.outputs.get("greenAcls") or [])
-    existing = set(green.acls) if green is not None else set()
-    keep = tuple(a for a in plan.acls if a not in existing or a.key() in managed)
-    return replace(plan, acls=keep)
-
-
-def _entered_from(applied: AppliedState, move: Move) -> Step | None:
-    """The step the current one was entered from: the applied step on a move, else the history's previous entry."""
-    if move is not Move.NONE:
-        return applied.step
-    return Step.from_output(applied.history[-2]) if len(applied.history) >= 2 else None
-
-
-def _run_gates(
-    cfg: MigrationConfig,
-    applied: AppliedState,
-    target: Step,
-    gates: tuple[Gate, ...],
-    blue: ClusterInventory,
-    known_ids: dict[str, str],
-) -> tuple[list[Verdict], dict[str, str]]:
-    """Evaluate the gates guarding this forward step; raise GateFailed at `up`, warn at preview."""
-    flows = active_flows(cfg, applied.step) if applied.step else []
-    connect_url, metrics_url = mm2_endpoints(cfg, DATA_ROOT)
-    evidence = Collector(cfg, connect_url, metrics_url).collect(blue, list(gates), flows, known_ids, applied.history)
-    verdicts = evaluate(cfg, applied.step, target, evidence)
-    spent = spent_forces(applied.history, target)
-    failed, forced = blocking(verdicts, cfg.force, spent)
-    for v in verdicts:
-        if v.passed:
-            pulumi.log.info(f"gate {v.gate.value} passed: {v.summary}")
-        elif v.gate.value in forced:
-            pulumi.log.warn(f"gate {v.gate.value} FORCED ({forced[v.gate.value]!r}): {v.summary}")
-        elif pulumi.runtime.is_dry_run():
-            pulumi.log.warn(f"gate {v.gate.value} fails, `pulumi up` will refuse: {v.summary}")
-    if failed and not pulumi.runtime.is_dry_run():
-        lines = "\n".join(
-            f"  {v.gate.value}: {v.summary}{stale_force_note(v.gate.value, cfg.force, spent)}" for v in failed
-        )
-        forceable = [v.gate.value for v in failed if v.gate not in NOT_OVERRIDABLE]
-        override = (
-            " or override one named gate with `pulumi config set --path 'force.<gate>' '<reason>'` "
-            f"({', '.join(forceable)} can be; recorded in the stack outputs)"
-            if forceable
-            else f" ({', '.join(v.gate.value for v in failed)} cannot be forced)"
-        )
-        raise GateFailed(
-            [v.gate.value for v in failed],
-            f"refused to enter {target.describe()}; nothing was changed. Failed gates:\n{lines}\n"
-            f"Fix the cause and run `pulumi up` again,{override}.",
-        )
-    return verdicts, forced
-
-
-DATA_ROOT = Path(".local-clusters")
-
-
-def run() -> None:
-    """Config in, one step of the migration out. Errors stop the program before any resource is registered."""
-    try:
-        cfg = load_from_pulumi()
-        applied = read_applied_state()
-        decision = decide_step(cfg, applied.outputs.get("strategy"), applied.step, applied.high_water)
-        if decision.refusal or decision.target is None:
-            raise TransitionRefused(decision.refusal or "")
-        target, move = decision.target, decision.move
-        blue = _read_blue(cfg)
-        unfit = selection_refusal(cfg, blue)
-        if unfit:
-            raise ConfigError(unfit)
-        known_ids = known_topic_ids(cfg, applied.outputs.get("blueTopicIds"), blue)
-        verdicts, forced = [], {}
-        if decision.gates:
-            verdicts, forced = _run_gates(cfg, applied, target, decision.gates, blue, known_ids)
-        plan = plan_migration(cfg, target, blue, cfg.green.brokers)
-    except MigrationError as err:
-        raise pulumi.RunError(str(err)) from None
-
-    entered_from = _entered_from(applied, move)
-    green = _read_green(cfg, plan, applied)
-    try:
-        _distinct_from_blue(cfg, blue, green)
-    except MigrationError as err:
-        raise pulumi.RunError(str(err)) from None
-    plan = _acls_to_manage(plan, applied, green)
-    adopt = _unmanaged_green_topics(plan, applied, green)
-    drain = None
-    if move is Move.ROLLBACK:
-        usable = usable_forces(cfg.force, spent_forces(applied.history, target))
-        drain = reverse_drain(cfg, applied.step, target, blue, usable)
-    migration = Migration("migration", MigrationArgs(cfg, plan, DATA_ROOT, entered_from, blue, adopt, drain))
-    completed = AppliedStep(
-        "applied-step",
-        step=target.as_output(),
-        high_water=furthest(applied.high_water, target, config_steps(cfg)).as_output(),
-        history=_history(applied, move, target.as_output(), verdicts, forced),
-        opts=pulumi.ResourceOptions(depends_on=[migration]),
-    )
-    pulumi.export("strategy", cfg.strategy.value)
-    pulumi.export("step", completed.step)
-    pulumi.export("highWater", completed.high_water)
-    pulumi.export("history", completed.history)
-    pulumi.export("gates", [v.to_json() for v in verdicts] if verdicts else applied.outputs.get("gates", []))
-    # Forced to enter the current step (every earlier force stays in its history entry).
-    pulumi.export("forcedGates", forced if move is not Move.NONE else applied.outputs.get("forcedGates", {}))
-    pulumi.export("blueClusterId", blue.cluster_id)
-    pulumi.export("blueTopicIds", known_ids)
-    pulumi.export("routing", {g: d.to_json() for g, d in plan.routing.items()})
-    pulumi.export("flows", [f"{f.source}->{f.target}" for f in plan.flows])
-    pulumi.export("greenTopics", sorted(t.name for t in plan.topics))
-    pulumi.export("greenAcls", sorted(a.key() for a in plan.acls))
-    pulumi.export("greenBootstrapServers", migration.green_bootstrap_servers)
-    pulumi.export("connectUrl", migration.connect_url)
-    pulumi.export("metricsUrl", migration.metrics_url)

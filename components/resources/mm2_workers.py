@@ -8,8 +8,7 @@ from pathlib import Path
 import pulumi
 
 from kafka_migration.config.model import MigrationConfig
-from kafka_migration.local_runtime.connect import ConnectWorker
-from kafka_migration.planning.desired import CONNECT_WORKER_NAME
+from kafka_migration.planning.local_processes import local_worker
 from kafka_migration.resources.providers.connect_worker import LocalConnectWorker
 
 TYPE = "kafkamig:index:MirrorMakerWorkers"
@@ -24,26 +23,6 @@ class MirrorMakerWorkersArgs:
     data_root: Path
     running: bool
     """False before `replicating` and from `mm2-stopped` on."""
-
-
-def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) -> ConnectWorker:
-    """The local Connect worker of this stack (storage topics on green, where it runs)."""
-    return ConnectWorker(
-        name=CONNECT_WORKER_NAME,
-        data_dir=(data_root / f"connect-{CONNECT_WORKER_NAME}").resolve(),
-        bootstrap_servers=green_bootstrap,
-        rest_port=cfg.mm2.connect_rest_port,
-        metrics_port=cfg.mm2.connect_metrics_port,
-        storage_replication_factor=min(cfg.mm2.internal_topic_replication_factor, cfg.green.brokers),
-    )
-
-
-def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> tuple[str, str | None]:
-    """Connect REST URL and Prometheus URL the gates and `status` read MM2 through."""
-    if cfg.mm2.connect_url:
-        return cfg.mm2.connect_url, cfg.mm2.metrics_url
-    worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, data_root)
-    return worker.url, cfg.mm2.metrics_url or worker.metrics_url
 
 
 class MirrorMakerWorkers(pulumi.ComponentResource):

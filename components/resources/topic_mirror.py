@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kafka
 
+from kafka_migration.planning.cluster_inventory import TopicInfo
 from kafka_migration.planning.desired import GreenTopic
-from kafka_migration.planning.inventory import TopicInfo
 
 TYPE = "kafkamig:index:TopicMirror"
 

@@ -1,4 +1,4 @@
-"""`python -m status --stack NAME`: where the migration stands, what comes next, and whether it could go now.
+"""`kafka-migration status --stack NAME`: where the migration stands, what comes next, and whether it could go now.
 
 Exit code 0 whatever the verdicts (it is a report); 2 when the stack cannot be read
 (no such stack, invalid config, toolchain missing) or the arguments are wrong.
@@ -18,54 +18,50 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from kafka_migration.config.load import ConfigError
+from kafka_migration.errors import ConfigError
+from kafka_migration.status.decisions import latest_rates, make_sample, step_of, throughput_series
+from kafka_migration.status.live_reader import LiveReader, read_report, read_sample
+from kafka_migration.status.pulumi_stack import StackError, cli_env, read_stack
 from kafka_migration.status.render import render, write_plots
-from kafka_migration.status.report import (
-    LiveReader,
-    StackError,
-    append_sample,
-    cli_env,
-    latest_rates,
-    make_sample,
-    read_report,
-    read_sample,
-    read_samples,
-    read_stack,
-    step_of,
-    throughput_series,
-)
+from kafka_migration.status.report_data import append_sample, read_samples
 
 SAMPLES_FILE = "samples.jsonl"
 USAGE_ERROR = 2
 
 
+PROG = "kafka-migration status"
+DESCRIPTION = (
+    "Show a migration stack's applied phase, the next step and each of its gates' verdicts with their "
+    "figures, lag per replication flow and where each client group is; append a sample to "
+    "<out>/samples.jsonl and draw lag.png, throughput.png and phase-timeline.png from all samples."
+)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    p = argparse.ArgumentParser(
-        prog="python -m status",
-        description=(
-            "Show a migration stack's applied phase, the next step and each of its gates' verdicts with their "
-            "figures, lag per replication flow and where each client group is; append a sample to "
-            "<out>/samples.jsonl and draw lag.png, throughput.png and phase-timeline.png from all samples."
-        ),
-    )
+    p = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The command's options, added to `p` (its own parser, or `kafka-migration status`)."""
     p.add_argument("--stack", required=True, help="the Pulumi stack, e.g. dev")
     p.add_argument(
         "--project-dir",
         type=Path,
-        default=Path(__file__).resolve().parent.parent,
-        help="folder of Pulumi.yaml (default: this project); the backend is PULUMI_BACKEND_URL, "
+        default=Path(),
+        help="folder of Pulumi.yaml (default: the current folder); the backend is PULUMI_BACKEND_URL, "
         "else file://<project-dir>/.pulumi-state",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, default=Path("status-report"), help="folder of samples and plots")
     p.add_argument("--samples", type=int, default=1, help="readings to take (default 1); the last one has the gates")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between readings (default 10)")
-    return p
 
 
 def _error(message: str) -> int:
-    print(f"python -m status: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {message}", file=sys.stderr)
     return USAGE_ERROR
 
 

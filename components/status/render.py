@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from matplotlib import dates
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from kafka_migration.rehearsal.plots import plot_lag, plot_phase_timeline
-from kafka_migration.status.report import (
-    GateState,
-    Rate,
-    Sample,
-    Series,
-    StatusReport,
-    iso,
-    lag_series,
-    phase_spans,
-    rate_steps,
-    throughput_series,
-)
+from kafka_migration.charts import plot_lag, plot_phase_timeline, plot_throughput
+from kafka_migration.status.decisions import Rate, lag_series, phase_spans, rate_steps, throughput_series
+from kafka_migration.status.report_data import GateState, Sample, Series, StatusReport, iso
 
 VERDICT_STYLE = {
     GateState.PASS: "bold green",
@@ -39,38 +25,6 @@ LAG_PNG, THROUGHPUT_PNG, TIMELINE_PNG = "lag.png", "throughput.png", "phase-time
 
 
 # --- plots ------------------------------------------------------------------------------------
-
-
-def _when(t: float) -> float:
-    return float(dates.date2num(datetime.fromtimestamp(t, tz=UTC)))
-
-
-def plot_throughput(series: Mapping[str, Series], path: Path) -> None:
-    """Records appended per second to the migrated topics, one step line per cluster (see `rate_steps`)."""
-    fig = Figure(figsize=(11, 5), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.set_title("Records appended to the migrated topics")
-    ax.set_xlabel("time (UTC)")
-    ax.set_ylabel("records per second")
-    ax.xaxis.set_major_formatter(dates.DateFormatter("%H:%M:%S", tz=UTC))
-    ax.grid(alpha=0.3)
-    for cluster, points in sorted(series.items()):
-        ax.step([_when(t) for t, _ in points], [r for _, r in points], where="post", label=cluster)
-    ax.set_ylim(bottom=0)
-    if series:
-        fig.legend(loc="outside right upper")
-    else:
-        ax.text(
-            0.5,
-            0.5,
-            "throughput needs two samples: run status again, or pass --samples",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="grey",
-        )
-    fig.savefig(path, dpi=100)
 
 
 def _labelled(series: Mapping[str, Sequence[Rate]], clusters: Mapping[str, str]) -> dict[str, Series]:

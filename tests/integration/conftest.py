@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kafka_migration.local_runtime.connect import ConnectClient
+from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.local_runtime.kafka import KafkaNode
 from kafka_migration.local_runtime.process import stop_all_under
 from kafka_migration.local_runtime.stack_harness import MigrationStack

@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from kafka_migration.config.model import Mm2Settings, Strategy
+from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.topics import read_checkpoints, read_offset_syncs
-from kafka_migration.local_runtime.connect import ConnectClient
 from kafka_migration.planning.mm2 import Endpoint, FlowSpec, connector_configs
 from kafka_migration.planning.naming import checkpoints_topic, offset_syncs_topic
 from kafka_migration.planning.offsets import SyncKey, translate_downstream

@@ -22,8 +22,8 @@ from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.local_runtime.paths import pulumi_root
 from kafka_migration.local_runtime.pulumi_cli import pulumi_env
+from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import Flow, MigrationPlan, fence_acls, plan_migration
-from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.mm2 import connector_configs, flow_spec
 from kafka_migration.planning.phases import Step
 from kafka_migration.resources.cleanup import BlueFence, BlueFenceArgs
@@ -129,7 +129,7 @@ def migration_program(
 
     def program() -> None:
         plan = edit_plan(plan_migration(cfg, step, BLUE, cfg.green.brokers))
-        migration = Migration("migration", MigrationArgs(cfg, plan, data_root, previous, BLUE))
+        migration = Migration._from_plan("migration", MigrationArgs(cfg, plan, data_root, previous, BLUE))
         extra(migration)
 
     return program

@@ -13,7 +13,8 @@ from kafka_migration.config.model import ClientGroup, Phase, Strategy
 from kafka_migration.planning.naming import ConnectorKind, connector_name
 from kafka_migration.planning.phases import Step, steps
 from kafka_migration.rehearsal.checker import check
-from kafka_migration.rehearsal.workload import Ledger, Workload
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.workload import Workload
 from tests.helpers import wait_for
 from tests.integration.conftest import doc
 from tests.integration.estate import CLIENTS

@@ -8,7 +8,7 @@ import pytest
 
 from kafka_migration.config.model import Phase, Strategy
 from kafka_migration.planning.phases import Step
-from kafka_migration.rehearsal.faults import ConnectKilled, UpKilled
+from kafka_migration.rehearsal.process_faults import ConnectKilled, UpKilled
 from kafka_migration.rehearsal.run import RehearsalOptions, rehearse
 
 pytestmark = pytest.mark.integration

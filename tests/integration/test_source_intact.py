@@ -10,8 +10,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pulumi import automation as auto
 
+from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.lag import partition_lags
-from kafka_migration.local_runtime.connect import ConnectClient
 from kafka_migration.local_runtime.stack_harness import MigrationStack
 from tests.helpers import wait_for
 

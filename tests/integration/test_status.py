@@ -1,4 +1,4 @@
-"""`python -m status` on a real stack: never updated, then walked to `replicating` with traffic on blue."""
+"""`kafka-migration status` on a real stack: never updated, then walked to `replicating` with traffic on blue."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def run_status(walk, backend: Path, *args: str) -> subprocess.CompletedProcess[s
         [
             sys.executable,
             "-m",
-            "status",
+            "kafka_migration.status",
             "--stack",
             "walk-bidirectional",
             "--project-dir",

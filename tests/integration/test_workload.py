@@ -17,7 +17,10 @@ from kafka_migration.config.model import ClientGroup, ClientRole
 from kafka_migration.local_runtime.kafka import KafkaNode
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import CheckResult, LedgerData, check
-from kafka_migration.rehearsal.workload import ConsumerSpec, Ledger, ProducerClient, Workload, write_route
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.producers import ProducerClient
+from kafka_migration.rehearsal.routed_client import write_route
+from kafka_migration.rehearsal.workload import ConsumerSpec, Workload
 from tests.helpers import create_topic, wait_for
 
 pytestmark = pytest.mark.integration

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import KafkaError
 
+from kafka_migration.charts import plot_consumer_pauses, plot_lag, plot_phase_timeline
 from kafka_migration.config.model import ClientGroup, ClientRole
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import (
@@ -23,8 +24,9 @@ from kafka_migration.rehearsal.checker import (
     ProducerResult,
     check,
 )
-from kafka_migration.rehearsal.plots import plot_consumer_pauses, plot_lag, plot_phase_timeline
-from kafka_migration.rehearsal.workload import Ledger, ProducerClient, read_route, write_route
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.producers import ProducerClient
+from kafka_migration.rehearsal.routed_client import read_route, write_route
 from tests.unit.test_rehearsal_transactions import client as transactional_client
 from tests.unit.test_rehearsal_transactions import transact
 

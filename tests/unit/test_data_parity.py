@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from kafka_migration.config.model import Phase
-from kafka_migration.planning.evidence import Evidence, ParitySample
+from kafka_migration.planning.cluster_inventory import ClusterInventory
+from kafka_migration.planning.gate_evidence import Evidence, ParitySample
 from kafka_migration.planning.gates import Gate, Verdict, evaluate
-from kafka_migration.planning.inventory import ClusterInventory
 from kafka_migration.planning.offsets import OffsetSync, RecordId
-from kafka_migration.planning.parity import (
+from kafka_migration.planning.parity_comparison import (
     EMPTY,
     Comparison,
     Difference,

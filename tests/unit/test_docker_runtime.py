@@ -9,10 +9,9 @@ import pytest
 from pulumi.runtime import rpc
 
 from kafka_migration.config.model import MigrationConfig, Phase
+from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import plan_migration
-from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
-from kafka_migration.planning.phases import Step, config_steps
-from kafka_migration.resources.docker.containers import (
+from kafka_migration.planning.docker_containers import (
     CONNECT_SCRIPT,
     DATA_DIR,
     docker_green_spec,
@@ -20,6 +19,7 @@ from kafka_migration.resources.docker.containers import (
     properties,
     stable_cluster_id,
 )
+from kafka_migration.planning.phases import Step, config_steps
 from tests.unit.builders import make_config
 
 BLUE_PASSWORD = "blue-pw-0d3a"

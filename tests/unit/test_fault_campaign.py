@@ -10,16 +10,10 @@ import pytest
 from kafka_migration.config.load import config_from_mapping
 from kafka_migration.config.model import Phase, Strategy
 from kafka_migration.rehearsal.checker import LedgerData, per_second
-from kafka_migration.rehearsal.faults import (
-    FAULTS,
-    ConnectKilled,
-    Outcome,
-    RetentionWhileMm2Down,
-    RollbackEverywhere,
-    UpKilled,
-    faults_named,
-    wave_step,
-)
+from kafka_migration.rehearsal.data_faults import RetentionWhileMm2Down
+from kafka_migration.rehearsal.fault_model import Outcome, wave_step
+from kafka_migration.rehearsal.faults import FAULTS, RollbackEverywhere, faults_named
+from kafka_migration.rehearsal.process_faults import ConnectKilled, UpKilled
 from kafka_migration.rehearsal.run import RehearsalOptions, dev_stack_config, walk_plan
 from kafka_migration.rehearsal.scenarios import judge, records_per_s
 from tests.unit.test_checker import produced

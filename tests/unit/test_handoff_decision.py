@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 
 from kafka_migration.config.model import OffsetReset
-from kafka_migration.planning.handoff import Direction, OffsetMove
 from kafka_migration.planning.handoff_decision import (
     Commit,
     Done,
@@ -20,6 +19,7 @@ from kafka_migration.planning.handoff_decision import (
     paused,
     reread_bound,
 )
+from kafka_migration.planning.handoff_offsets import Direction, OffsetMove
 from kafka_migration.planning.offsets import OffsetSync, SyncHistory
 from kafka_migration.planning.placement import (
     Anchor,

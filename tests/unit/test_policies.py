@@ -31,17 +31,26 @@ from pulumi_policy.proxy import (
 )
 
 from kafka_migration.config.model import Phase
+from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import plan_migration
-from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.mm2 import DEFAULT_POLICY, IDENTITY_POLICY, connector_configs, flow_spec
 from kafka_migration.planning.phases import Step
-from kafka_migration.policies import rules as p
+from kafka_migration.policies import (
+    flow_rules,
+    inputs,
+    rules,
+    scope,
+    secret_marks,
+    secret_rules,
+    step_rules,
+    topic_rules,
+)
 from kafka_migration.resources.cleanup import FENCE_TYPE
 from kafka_migration.resources.migration import TYPE as MIGRATION_TYPE
 from kafka_migration.resources.migration import MigrationArgs, summary_props
 from kafka_migration.resources.providers.connect_worker import LocalConnectWorker
 from kafka_migration.resources.providers.connector import MirrorConnector
-from kafka_migration.resources.providers.routing import RoutingDocument
+from kafka_migration.resources.providers.routing_document import RoutingDocument
 from kafka_migration.resources.providers.topics_absent import TopicsAbsent
 from tests.unit.builders import make_config
 
@@ -59,9 +68,9 @@ BLUE = ClusterInventory(
 
 @pytest.fixture(autouse=True)
 def _fresh_records():
-    p.RECORDED_MIGRATIONS.clear()
+    scope.RECORDED_MIGRATIONS.clear()
     yield
-    p.RECORDED_MIGRATIONS.clear()
+    scope.RECORDED_MIGRATIONS.clear()
 
 
 # --- What the engine would hand over --------------------------------------------------------------
@@ -93,7 +102,7 @@ class Report:
         self.violations: list[tuple[str, str | None]] = []
 
     def __call__(self, message: str, urn: str | None = None) -> None:
-        assert p.RUNBOOK in message, message
+        assert scope.RUNBOOK in message, message
         self.violations.append((message, urn))
 
     @property
@@ -137,7 +146,7 @@ def summary(step: Step = REPLICATING, previous: Step | None = GREEN_PROVISIONED,
 
 def migration(props: dict[str, Any]) -> PolicyResource:
     """A Migration as the stack view shows it when the summary is among its outputs."""
-    return res(p.MIGRATION, props, "migration")
+    return res(scope.MIGRATION, props, "migration")
 
 
 def connector(
@@ -164,29 +173,29 @@ def connector(
             **config,
         },
     }
-    return res(p.MIRROR_CONNECTOR, props, name.replace(">", "").replace(".", "-"), parent)
+    return res(scope.MIRROR_CONNECTOR, props, name.replace(">", "").replace(".", "-"), parent)
 
 
 # --- The pack's wiring ----------------------------------------------------------------------------
 
 
 def test_type_tokens_are_the_components_own() -> None:
-    assert p.MIGRATION == MIGRATION_TYPE
-    assert p.BLUE_FENCE == FENCE_TYPE
+    assert scope.MIGRATION == MIGRATION_TYPE
+    assert scope.BLUE_FENCE == FENCE_TYPE
     dynamic = {
-        p.MIRROR_CONNECTOR: MirrorConnector,
-        p.CONNECT_WORKER: LocalConnectWorker,
-        p.ROUTING_DOCUMENT: RoutingDocument,
-        p.TOPICS_ABSENT: TopicsAbsent,
+        scope.MIRROR_CONNECTOR: MirrorConnector,
+        scope.CONNECT_WORKER: LocalConnectWorker,
+        scope.ROUTING_DOCUMENT: RoutingDocument,
+        scope.TOPICS_ABSENT: TopicsAbsent,
     }
     for token, cls in dynamic.items():
         assert token == f"pulumi-python:{cls._resource_type_name}"
 
 
 def test_policies_are_kebab_case_with_the_required_levels() -> None:
-    levels = {policy.name: policy.enforcement_level for policy in p.POLICIES}
+    levels = {policy.name: policy.enforcement_level for policy in rules.POLICIES}
     assert all(name == name.lower() and " " not in name and "_" not in name for name in levels)
-    assert len(levels) == len(p.POLICIES)
+    assert len(levels) == len(rules.POLICIES)
     mandatory = {n for n, level in levels.items() if level is EnforcementLevel.MANDATORY}
     assert mandatory == {
         "no-identity-loop",
@@ -211,18 +220,18 @@ def test_the_pack_pins_what_the_project_pins() -> None:
 
 def test_the_deserializer_keeps_secret_flags_and_plain_values_stay_plain() -> None:
     props = engine_view({"saslPassword": secret("s3cret"), "plain": "x", "nested": secret({"a": ["b"]})})
-    assert p.is_secret(props["saslPassword"]) and props["saslPassword"] == "s3cret"
-    assert not p.is_secret(props["plain"])
-    assert p.is_secret(props["nested"]["a"][0])
+    assert secret_marks.is_secret(props["saslPassword"]) and props["saslPassword"] == "s3cret"
+    assert not secret_marks.is_secret(props["plain"])
+    assert secret_marks.is_secret(props["nested"]["a"][0])
 
 
 def test_reading_inputs_never_raises() -> None:
     props = engine_view({"a": {"b": UNKNOWN}, "n": 3, "u": UNKNOWN_NUMBER_VALUE})
-    assert p.get(props, "a", "b") is p.UNKNOWN
-    assert p.get(props, "u") is p.UNKNOWN
-    assert p.get(props, "missing", "deeper") is p.MISSING
-    assert p.as_int(p.get(props, "n")) == 3
-    assert p.as_int("2") == 2 and p.as_int(True) is None and p.as_int(2.5) is None
+    assert inputs.get(props, "a", "b") is inputs.UNKNOWN
+    assert inputs.get(props, "u") is inputs.UNKNOWN
+    assert inputs.get(props, "missing", "deeper") is inputs.MISSING
+    assert inputs.as_int(inputs.get(props, "n")) == 3
+    assert inputs.as_int("2") == 2 and inputs.as_int(True) is None and inputs.as_int(2.5) is None
 
 
 # --- no-phase-skip --------------------------------------------------------------------------------
@@ -240,12 +249,14 @@ def test_reading_inputs_never_raises() -> None:
     ],
 )
 def test_one_step_forward_a_rollback_or_a_new_stack_at_green_provisioned_pass(step: Step, previous: Step | None):
-    assert check_resource(p.validate_no_phase_skip, p.MIGRATION, summary(step, previous)).violations == []
+    assert check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, summary(step, previous)).violations == []
 
 
 def test_skipping_a_phase_is_refused_with_the_step_to_set_first() -> None:
     report = check_resource(
-        p.validate_no_phase_skip, p.MIGRATION, summary(Step(Phase.BIDIRECTIONAL), Step(Phase.GREEN_PROVISIONED))
+        step_rules.validate_no_phase_skip,
+        scope.MIGRATION,
+        summary(Step(Phase.BIDIRECTIONAL), Step(Phase.GREEN_PROVISIONED)),
     )
     [message] = report.messages
     assert "skips replicating" in message
@@ -254,46 +265,48 @@ def test_skipping_a_phase_is_refused_with_the_step_to_set_first() -> None:
 
 def test_skipping_a_wave_is_refused() -> None:
     props = summary(Step(Phase.CONSUMERS_SWITCHED, 2, 1), Step(Phase.PRODUCERS_SWITCHED, 1, 0))
-    [message] = check_resource(p.validate_no_phase_skip, p.MIGRATION, props).messages
+    [message] = check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, props).messages
     assert "set phase producers-switched with producerWaves=2 consumerWaves=0 first" in message
 
 
 def test_the_one_way_order_switches_consumers_first() -> None:
     one_way = {"strategy": "one-way"}
     ok = summary(Step(Phase.CONSUMERS_SWITCHED, 0, 1), Step(Phase.REPLICATING), **one_way)
-    assert check_resource(p.validate_no_phase_skip, p.MIGRATION, ok).violations == []
+    assert check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, ok).violations == []
     skip = summary(Step(Phase.PRODUCERS_SWITCHED, 1, 2), Step(Phase.CONSUMERS_SWITCHED, 0, 1), **one_way)
-    [message] = check_resource(p.validate_no_phase_skip, p.MIGRATION, skip).messages
+    [message] = check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, skip).messages
     assert "consumerWaves=2 first" in message
 
 
 def test_a_new_stack_past_green_provisioned_is_refused() -> None:
-    [message] = check_resource(p.validate_no_phase_skip, p.MIGRATION, summary(Step(Phase.REPLICATING), None)).messages
+    [message] = check_resource(
+        step_rules.validate_no_phase_skip, scope.MIGRATION, summary(Step(Phase.REPLICATING), None)
+    ).messages
     assert "previousStep is null" in message and "start with phase green-provisioned" in message
 
 
 def test_a_step_outside_the_strategy_is_refused() -> None:
     props = summary(Step(Phase.REPLICATING), Step(Phase.GREEN_PROVISIONED), strategy="one-way")
     props["step"] = {"phase": "bidirectional", "producerWaves": 0, "consumerWaves": 0}
-    [message] = check_resource(p.validate_no_phase_skip, p.MIGRATION, props).messages
+    [message] = check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, props).messages
     assert "not a step of the one-way strategy" in message
 
 
 def test_a_missing_step_fails_closed_and_unknown_values_wait_for_the_update() -> None:
     props = summary()
     del props["step"]
-    [message] = check_resource(p.validate_no_phase_skip, p.MIGRATION, props).messages
+    [message] = check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, props).messages
     assert "`step` is missing" in message
     unknown = summary(Step(Phase.DECOMMISSIONED, 2, 2), None)
     unknown["step"]["phase"] = UNKNOWN
-    assert check_resource(p.validate_no_phase_skip, p.MIGRATION, unknown).violations == []
-    assert check_resource(p.validate_no_phase_skip, p.MIRROR_CONNECTOR, {"step": "x"}).violations == []
+    assert check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, unknown).violations == []
+    assert check_resource(step_rules.validate_no_phase_skip, scope.MIRROR_CONNECTOR, {"step": "x"}).violations == []
 
 
 def test_missing_wave_totals_fall_back_to_the_waves_in_use() -> None:
     props = summary(Step(Phase.PRODUCERS_SWITCHED, 1, 0), Step(Phase.BIDIRECTIONAL))
     del props["producerWavesTotal"], props["consumerWavesTotal"]
-    assert check_resource(p.validate_no_phase_skip, p.MIGRATION, props).violations == []
+    assert check_resource(step_rules.validate_no_phase_skip, scope.MIGRATION, props).violations == []
 
 
 # --- soak-window-24h ------------------------------------------------------------------------------
@@ -301,14 +314,17 @@ def test_missing_wave_totals_fall_back_to_the_waves_in_use() -> None:
 
 def test_soak_window_advises_24h_on_production_only() -> None:
     short = summary(production=True, gates={"soakSeconds": 3600})
-    [message] = check_resource(p.validate_soak_window, p.MIGRATION, short).messages
+    [message] = check_resource(step_rules.validate_soak_window, scope.MIGRATION, short).messages
     assert "gates.soakSeconds is 3600" in message and "gates.soakSeconds: 86400" in message
-    assert check_resource(p.validate_soak_window, p.MIGRATION, summary(production=True)).violations == []
-    assert check_resource(p.validate_soak_window, p.MIGRATION, summary(gates={"soakSeconds": 60})).violations == []
+    assert check_resource(step_rules.validate_soak_window, scope.MIGRATION, summary(production=True)).violations == []
+    assert (
+        check_resource(step_rules.validate_soak_window, scope.MIGRATION, summary(gates={"soakSeconds": 60})).violations
+        == []
+    )
     unknown = {**short, "soakSeconds": UNKNOWN_NUMBER_VALUE}
-    assert check_resource(p.validate_soak_window, p.MIGRATION, unknown).violations == []
+    assert check_resource(step_rules.validate_soak_window, scope.MIGRATION, unknown).violations == []
     missing = {k: v for k, v in short.items() if k != "soakSeconds"}
-    assert check_resource(p.validate_soak_window, p.MIGRATION, missing).violations == []
+    assert check_resource(step_rules.validate_soak_window, scope.MIGRATION, missing).violations == []
 
 
 # --- no-plaintext-secrets -------------------------------------------------------------------------
@@ -329,7 +345,7 @@ REFERENCE_JAAS = 'org.apache.kafka.common.security.scram.ScramLoginModule requir
 def test_kafka_provider_sasl_password_must_be_secret(password: Any, secret_input: bool, violations: int) -> None:
     props = {"bootstrapServers": '["b:9092"]', "saslUsername": "mm2", "saslMechanism": "scram-sha512"}
     props["saslPassword"] = secret(password) if secret_input else password
-    report = check_resource(p.validate_no_plaintext_secrets, p.KAFKA_PROVIDER, props)
+    report = check_resource(secret_rules.validate_no_plaintext_secrets, scope.KAFKA_PROVIDER, props)
     assert len(report.violations) == violations
     for message in report.messages:
         assert "saslPassword" in message and "--secret" in message and "literal-pw" not in message
@@ -349,7 +365,7 @@ def test_connector_jaas_configs_reference_their_passwords(password: str, secret_
     jaas = REFERENCE_JAAS.format(password)
     props = {"connector_name": "A->B.MirrorSourceConnector", "enabled": True}
     props["config"] = {"source.cluster.sasl.jaas.config": secret(jaas) if secret_input else jaas}
-    report = check_resource(p.validate_no_plaintext_secrets, p.MIRROR_CONNECTOR, props)
+    report = check_resource(secret_rules.validate_no_plaintext_secrets, scope.MIRROR_CONNECTOR, props)
     assert len(report.violations) == violations
     for message in report.messages:
         assert 'config["source.cluster.sasl.jaas.config"]' in message and "${file:" in message
@@ -358,18 +374,20 @@ def test_connector_jaas_configs_reference_their_passwords(password: str, secret_
 
 def test_passwords_in_other_inputs_must_be_secret() -> None:
     plain = {"cluster": "A", "topics": ["x"], "client_config": {"sasl.password": "pw", "sasl.username": "u"}}
-    [message] = check_resource(p.validate_no_plaintext_secrets, p.TOPICS_ABSENT, plain).messages
+    [message] = check_resource(secret_rules.validate_no_plaintext_secrets, scope.TOPICS_ABSENT, plain).messages
     assert 'client_config["sasl.password"]' in message
     hidden = {**plain, "client_config": secret({"sasl.password": "pw", "sasl.username": "u"})}
-    assert check_resource(p.validate_no_plaintext_secrets, p.TOPICS_ABSENT, hidden).violations == []
+    assert check_resource(secret_rules.validate_no_plaintext_secrets, scope.TOPICS_ABSENT, hidden).violations == []
     jaas = {"conf": {"sasl.jaas.config": REFERENCE_JAAS.format("pw")}}
-    assert len(check_resource(p.validate_no_plaintext_secrets, p.ROUTING_DOCUMENT, jaas).violations) == 1
+    assert len(check_resource(secret_rules.validate_no_plaintext_secrets, scope.ROUTING_DOCUMENT, jaas).violations) == 1
     jaas_secret = {"conf": {"sasl.jaas.config": secret(REFERENCE_JAAS.format("pw"))}}
-    assert check_resource(p.validate_no_plaintext_secrets, p.ROUTING_DOCUMENT, jaas_secret).violations == []
+    assert (
+        check_resource(secret_rules.validate_no_plaintext_secrets, scope.ROUTING_DOCUMENT, jaas_secret).violations == []
+    )
     worker = {"storage_replication_factor": 3, "secrets": secret({"A.password": "pw"}), "running": True}
-    assert check_resource(p.validate_no_plaintext_secrets, p.CONNECT_WORKER, worker).violations == []
+    assert check_resource(secret_rules.validate_no_plaintext_secrets, scope.CONNECT_WORKER, worker).violations == []
     leaky = {**worker, "secrets": {"A.password": "pw"}}
-    assert len(check_resource(p.validate_no_plaintext_secrets, p.CONNECT_WORKER, leaky).violations) == 1
+    assert len(check_resource(secret_rules.validate_no_plaintext_secrets, scope.CONNECT_WORKER, leaky).violations) == 1
 
 
 @pytest.mark.parametrize(
@@ -384,7 +402,7 @@ def test_passwords_in_other_inputs_must_be_secret() -> None:
     ],
 )
 def test_literal_jaas_passwords(jaas: str, literal: bool) -> None:
-    assert p.literal_jaas_password(jaas) is literal
+    assert secret_rules.literal_jaas_password(jaas) is literal
 
 
 # --- no-identity-loop -----------------------------------------------------------------------------
@@ -393,7 +411,7 @@ def test_literal_jaas_passwords(jaas: str, literal: bool) -> None:
 def test_identity_both_ways_over_shared_topics_loops() -> None:
     a_to_b = connector("A->B.MirrorSourceConnector", None, IDENTITY_POLICY, "orders,payments")
     b_to_a = connector("B->A.MirrorSourceConnector", None, IDENTITY_POLICY, ".*")
-    report = check_stack(p.validate_no_identity_loop, [a_to_b, b_to_a])
+    report = check_stack(flow_rules.validate_no_identity_loop, [a_to_b, b_to_a])
     [message] = report.messages
     assert "topic orders" in message and "strategy: one-way" in message
     assert report.urns == [b_to_a.urn]
@@ -417,7 +435,7 @@ def test_identity_loop_cases(second: dict[str, Any], loops: bool) -> None:
     first = connector("A->B.MirrorSourceConnector", None, IDENTITY_POLICY, "orders,payments")
     options: dict[str, Any] = {"policy": IDENTITY_POLICY, "topics": "orders", **second}
     other = connector("B->A.MirrorSourceConnector", None, **options)
-    assert bool(check_stack(p.validate_no_identity_loop, [first, other]).violations) is loops
+    assert bool(check_stack(flow_rules.validate_no_identity_loop, [first, other]).violations) is loops
 
 
 def test_identity_loop_on_the_real_connector_configs() -> None:
@@ -427,10 +445,10 @@ def test_identity_loop_on_the_real_connector_configs() -> None:
         configs = connector_configs(flow_spec(cfg, source, target, "/s.properties"), 1)
         for name, config in configs.items():
             props = {"connector_name": name, "connect_url": "http://c", "config": config, "enabled": True}
-            resources.append(res(p.MIRROR_CONNECTOR, props, name.replace(">", "")))
-    report = check_stack(p.validate_no_identity_loop, resources)
+            resources.append(res(scope.MIRROR_CONNECTOR, props, name.replace(">", "")))
+    report = check_stack(flow_rules.validate_no_identity_loop, resources)
     assert len(report.violations) == 1  # the two source connectors; checkpoint and heartbeat copy no topics
-    assert p.topics_overlap((["orders"], []), (["payments"], [])) == (False, "")
+    assert flow_rules.topics_overlap((["orders"], []), (["payments"], [])) == (False, "")
 
 
 # --- reverse-flow-disabled-promptly and its advisory ----------------------------------------------
@@ -453,7 +471,7 @@ ALL_CONSUMERS = Step(Phase.CONSUMERS_SWITCHED, 2, 2)
 
 def test_reverse_disabled_with_b_to_a_off_passes() -> None:
     mig = migration(summary(REVERSE_DISABLED, ALL_CONSUMERS))
-    assert check_stack(p.validate_reverse_flow_disabled, [mig, *_flows(mig, False)]).violations == []
+    assert check_stack(flow_rules.validate_reverse_flow_disabled, [mig, *_flows(mig, False)]).violations == []
 
 
 def test_b_to_a_still_enabled_after_reverse_disabled_is_refused() -> None:
@@ -461,7 +479,7 @@ def test_b_to_a_still_enabled_after_reverse_disabled_is_refused() -> None:
     props["flows"]["B->A"] = True
     mig = migration(props)
     flows = _flows(mig, True)
-    report = check_stack(p.validate_reverse_flow_disabled, [mig, *flows])
+    report = check_stack(flow_rules.validate_reverse_flow_disabled, [mig, *flows])
     assert report.urns == [mig.urn, flows[3].urn, flows[4].urn, flows[5].urn]
     assert all("at phase reverse-disabled" in m and "consumers-switched" in m for m in report.messages)
 
@@ -469,22 +487,24 @@ def test_b_to_a_still_enabled_after_reverse_disabled_is_refused() -> None:
 def test_b_to_a_before_reverse_disabled_is_allowed_and_the_advisory_asks_to_disable_it_next() -> None:
     mig = migration(summary(ALL_CONSUMERS, Step(Phase.CONSUMERS_SWITCHED, 2, 1)))
     resources = [mig, *_flows(mig, True)]
-    assert check_stack(p.validate_reverse_flow_disabled, resources).violations == []
-    [message] = check_stack(p.validate_reverse_flow_disable_next, resources).messages
+    assert check_stack(flow_rules.validate_reverse_flow_disabled, resources).violations == []
+    [message] = check_stack(flow_rules.validate_reverse_flow_disable_next, resources).messages
     assert "disable it promptly: next step reverse-disabled" in message
     halfway = migration(summary(Step(Phase.CONSUMERS_SWITCHED, 2, 1), Step(Phase.PRODUCERS_SWITCHED, 2, 0)))
-    assert check_stack(p.validate_reverse_flow_disable_next, [halfway, *_flows(halfway, True)]).violations == []
+    assert (
+        check_stack(flow_rules.validate_reverse_flow_disable_next, [halfway, *_flows(halfway, True)]).violations == []
+    )
 
 
 def test_reverse_flow_missing_alias_fails_closed_and_unknown_status_waits() -> None:
     props = summary(REVERSE_DISABLED, ALL_CONSUMERS)
     del props["greenAlias"]
     mig = migration(props)
-    [message] = check_stack(p.validate_reverse_flow_disabled, [mig, *_flows(mig, False)]).messages
+    [message] = check_stack(flow_rules.validate_reverse_flow_disabled, [mig, *_flows(mig, False)]).messages
     assert "`greenAlias` is missing" in message
     mig = migration(summary(REVERSE_DISABLED, ALL_CONSUMERS))
     flows = _flows(mig, UNKNOWN_BOOLEAN_VALUE)
-    assert check_stack(p.validate_reverse_flow_disabled, [mig, *flows]).violations == []
+    assert check_stack(flow_rules.validate_reverse_flow_disabled, [mig, *flows]).violations == []
 
 
 def test_stack_rules_read_the_summary_the_resource_policies_recorded() -> None:
@@ -492,10 +512,10 @@ def test_stack_rules_read_the_summary_the_resource_policies_recorded() -> None:
     outputs_only = migration({"greenBootstrapServers": "green:9092", "connectUrl": "http://c"})
     stack = [outputs_only, connector("B->A.MirrorSourceConnector", outputs_only)]
     with pytest.raises(_NotApplicableError):
-        check_stack(p.validate_reverse_flow_disabled, stack)
-    args = ResourceValidationArgs(p.MIGRATION, engine_view(props), outputs_only.urn, "migration", OPTS, None)
-    p.record_migration(args, Report())
-    assert len(check_stack(p.validate_reverse_flow_disabled, stack).violations) == 1
+        check_stack(flow_rules.validate_reverse_flow_disabled, stack)
+    args = ResourceValidationArgs(scope.MIGRATION, engine_view(props), outputs_only.urn, "migration", OPTS, None)
+    scope.record_migration(args, Report())
+    assert len(check_stack(flow_rules.validate_reverse_flow_disabled, stack).violations) == 1
 
 
 # --- production-replication-factors ---------------------------------------------------------------
@@ -504,13 +524,13 @@ def test_stack_rules_read_the_summary_the_resource_policies_recorded() -> None:
 def _green_topic(name: str, rf: Any, isr: Any, parent: PolicyResource) -> PolicyResource:
     config = {} if isr is None else {"min.insync.replicas": isr}
     props = {"name": name, "partitions": 3, "replicationFactor": rf, "config": config}
-    return res(p.KAFKA_TOPIC, props, f"topics-{name}", parent)
+    return res(scope.KAFKA_TOPIC, props, f"topics-{name}", parent)
 
 
 def _production_stack(rf: int = 3, isr: str = "2", **summary_overrides: Any) -> list[PolicyResource]:
     props = {**summary(production=True), **summary_overrides}
     mig = migration(props)
-    worker = res(p.CONNECT_WORKER, {"storage_replication_factor": rf, "running": True}, "connect", mig)
+    worker = res(scope.CONNECT_WORKER, {"storage_replication_factor": rf, "running": True}, "connect", mig)
     return [
         mig,
         worker,
@@ -523,12 +543,12 @@ def _production_stack(rf: int = 3, isr: str = "2", **summary_overrides: Any) -> 
 
 
 def test_production_stack_as_durable_as_blue_passes() -> None:
-    assert check_stack(p.validate_production_replication_factors, _production_stack()).violations == []
+    assert check_stack(topic_rules.validate_production_replication_factors, _production_stack()).violations == []
 
 
 def test_low_replication_on_production_is_refused_everywhere() -> None:
     stack = _production_stack(rf=1, isr="1", internalTopicReplicationFactor=1)
-    report = check_stack(p.validate_production_replication_factors, stack)
+    report = check_stack(topic_rules.validate_production_replication_factors, stack)
     mig, worker, source, a_orders, orders = stack[:5]
     assert report.urns.count(mig.urn) == 1
     assert report.urns.count(worker.urn) == 1
@@ -542,25 +562,25 @@ def test_low_replication_on_production_is_refused_everywhere() -> None:
 
 def test_missing_min_isr_on_green_is_refused_when_blue_sets_one() -> None:
     stack = _production_stack(isr=None)  # type: ignore[arg-type]
-    messages = check_stack(p.validate_production_replication_factors, stack).messages
+    messages = check_stack(topic_rules.validate_production_replication_factors, stack).messages
     assert len(messages) == 2 and all("is not set" in m for m in messages)
 
 
 def test_replication_factors_are_not_judged_off_production_or_when_unknown() -> None:
     off = _production_stack(rf=1, isr="1", production=False)
-    assert check_stack(p.validate_production_replication_factors, off).violations == []
+    assert check_stack(topic_rules.validate_production_replication_factors, off).violations == []
     mig = migration(summary(production=True))
     unknown = [mig, _green_topic("A.orders", UNKNOWN_NUMBER_VALUE, UNKNOWN, mig)]
-    assert check_stack(p.validate_production_replication_factors, unknown).violations == []
+    assert check_stack(topic_rules.validate_production_replication_factors, unknown).violations == []
     with pytest.raises(_NotApplicableError):
-        check_stack(p.validate_production_replication_factors, unknown[1:])
+        check_stack(topic_rules.validate_production_replication_factors, unknown[1:])
 
 
 # --- no-blue-deletion-while-routed ----------------------------------------------------------------
 
 
 def _fence(mig: PolicyResource, permission: str = "Deny", under_fence: bool = True) -> PolicyResource:
-    parent = res(p.BLUE_FENCE, {}, "migration-blue-fence", mig) if under_fence else mig
+    parent = res(scope.BLUE_FENCE, {}, "migration-blue-fence", mig) if under_fence else mig
     props = {
         "aclResourceName": "orders",
         "aclResourceType": "Topic",
@@ -570,11 +590,11 @@ def _fence(mig: PolicyResource, permission: str = "Deny", under_fence: bool = Tr
         "aclPermissionType": permission,
         "resourcePatternTypeFilter": "Literal",
     }
-    return res(p.KAFKA_ACL, props, "fence-orders", parent)
+    return res(scope.KAFKA_ACL, props, "fence-orders", parent)
 
 
 def _absent(mig: PolicyResource, cluster: str, topics: Any) -> PolicyResource:
-    return res(p.TOPICS_ABSENT, {"cluster": cluster, "topics": topics, "client_config": secret({})}, "gone", mig)
+    return res(scope.TOPICS_ABSENT, {"cluster": cluster, "topics": topics, "client_config": secret({})}, "gone", mig)
 
 
 ROUTED_TO_BLUE = Step(Phase.PRODUCERS_SWITCHED, 1, 0)
@@ -584,7 +604,7 @@ ALL_ON_GREEN = Step(Phase.DECOMMISSIONED, 2, 2)
 def test_deleting_or_fencing_blue_while_groups_use_it_is_refused() -> None:
     mig = migration(summary(ROUTED_TO_BLUE, Step(Phase.BIDIRECTIONAL)))
     absent, fence = _absent(mig, "A", ["orders", "heartbeats"]), _fence(mig)
-    report = check_stack(p.validate_no_blue_deletion_while_routed, [mig, absent, fence])
+    report = check_stack(topic_rules.validate_no_blue_deletion_while_routed, [mig, absent, fence])
     assert report.urns == [absent.urn, fence.urn]
     assert "delete topics orders from blue (A)" in report.messages[0]
     assert "analytics, billing, payments-writer" in report.messages[0]  # orders-writer moved in wave 1
@@ -602,27 +622,27 @@ def test_deleting_or_fencing_blue_while_groups_use_it_is_refused() -> None:
 )
 def test_internal_topics_green_topics_and_non_fence_acls_are_fine_while_routed(extra) -> None:
     mig = migration(summary(ROUTED_TO_BLUE, Step(Phase.BIDIRECTIONAL)))
-    assert check_stack(p.validate_no_blue_deletion_while_routed, [mig, extra(mig)]).violations == []
+    assert check_stack(topic_rules.validate_no_blue_deletion_while_routed, [mig, extra(mig)]).violations == []
 
 
 def test_fencing_and_deleting_blue_once_everyone_is_on_green_passes() -> None:
     mig = migration(summary(ALL_ON_GREEN, Step(Phase.MM2_STOPPED, 2, 2)))
     stack = [mig, _absent(mig, "A", ["orders"]), _fence(mig)]
-    assert check_stack(p.validate_no_blue_deletion_while_routed, stack).violations == []
+    assert check_stack(topic_rules.validate_no_blue_deletion_while_routed, stack).violations == []
 
 
 def test_blue_deletion_without_client_routing_fails_closed() -> None:
     props = summary(ALL_ON_GREEN, Step(Phase.MM2_STOPPED, 2, 2))
     del props["clientRouting"]
     mig = migration(props)
-    [message] = check_stack(p.validate_no_blue_deletion_while_routed, [mig, _fence(mig)]).messages
+    [message] = check_stack(topic_rules.validate_no_blue_deletion_while_routed, [mig, _fence(mig)]).messages
     assert "`clientRouting` is missing" in message
     green_only = [mig, _absent(mig, "B", ["orders"])]
-    assert check_stack(p.validate_no_blue_deletion_while_routed, green_only).violations == []
+    assert check_stack(topic_rules.validate_no_blue_deletion_while_routed, green_only).violations == []
 
 
 def test_stack_policies_wrap_the_validators() -> None:
-    by_name = {policy.name: policy for policy in p.POLICIES}
+    by_name = {policy.name: policy for policy in rules.POLICIES}
     assert isinstance(by_name["no-blue-deletion-while-routed"], StackValidationPolicy)
     report = Report()
     by_name["no-identity-loop"].validate(StackValidationArgs([]), report)

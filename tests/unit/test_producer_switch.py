@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafka_migration.planning.producer_switch import ProducerSwitch, producer_switch, still_to_copy
+from kafka_migration.planning.producer_switch_plan import ProducerSwitch, producer_switch, still_to_copy
 from tests.unit.builders import make_config
 
 

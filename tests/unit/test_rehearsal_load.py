@@ -12,19 +12,13 @@ import pytest
 from kafka_migration.config.load import config_from_mapping
 from kafka_migration.config.model import ClientGroup, ClientRole
 from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.consumers import ConsumerClient, _Target, _workload_body
 from kafka_migration.rehearsal.estate import HOUR_MS, History, an_hour_old_between
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.producers import _Outgoing
+from kafka_migration.rehearsal.routed_client import REFRESH_S
 from kafka_migration.rehearsal.run import CONSUMER_MIX, dev_stack_config
-from kafka_migration.rehearsal.workload import (
-    REFRESH_S,
-    ConsumerClient,
-    ConsumerSpec,
-    Ledger,
-    Workload,
-    _Outgoing,
-    _Target,
-    _workload_body,
-    consumer_clients,
-)
+from kafka_migration.rehearsal.workload import ConsumerSpec, Workload, consumer_clients
 
 FRAUD = ClientGroup(name="fraud-check", role=ClientRole.CONSUMER, wave=1, topics=["payments"])
 

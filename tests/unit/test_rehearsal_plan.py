@@ -132,5 +132,5 @@ PACKAGE = Path(kafka_migration.__file__).parent
 
 
 def test_the_harness_retries_on_the_very_words_the_program_refuses_and_the_drain_times_out_with() -> None:
-    assert f"{GATE_REFUSAL} {{target.describe()}}" in (PACKAGE / "resources/migration.py").read_text()
+    assert f"{GATE_REFUSAL} {{target.describe()}}" in (PACKAGE / "resources/next_step.py").read_text()
     assert f'f"{DRAIN_WAIT} {{drain.flow}} stops' in (PACKAGE / "operations/reverse_drain.py").read_text()

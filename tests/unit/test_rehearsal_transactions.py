@@ -11,7 +11,8 @@ from confluent_kafka import KafkaError, KafkaException
 
 from kafka_migration.config.model import ClientRole
 from kafka_migration.planning.routing import RoutingDocument
-from kafka_migration.rehearsal.workload import Ledger, TransactionalProducerClient
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.producers import TransactionalProducerClient
 
 
 class FakeTransactionalProducer:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kafka_migration.config.model import Phase
+from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.gates import Gate
-from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.phases import Step
 from kafka_migration.planning.rollback import (
     DrainSnapshot,

@@ -38,7 +38,7 @@ def published_documents() -> list[dict[str, Any]]:
 
 
 def test_the_committed_schema_is_the_one_the_model_generates() -> None:
-    # If this fails, the model changed: run `python -m planning.routing_schema` and commit the file.
+    # If this fails, the model changed: run `python -m kafka_migration.planning.routing_schema` and commit the file.
     assert SCHEMA_PATH.read_text() == render()
 
 

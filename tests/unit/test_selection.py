@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import selection_refusal
-from kafka_migration.planning.inventory import ClusterInventory, TopicInfo
 from tests.unit.builders import make_config
 
 BLUE = ClusterInventory(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from kafka_migration.config.model import Phase
-from kafka_migration.planning.evidence import Evidence, SourceGap
+from kafka_migration.planning.cluster_inventory import ClusterInventory
+from kafka_migration.planning.gate_evidence import Evidence, SourceGap
 from kafka_migration.planning.gates import Gate, blocking, evaluate
-from kafka_migration.planning.inventory import ClusterInventory
 from kafka_migration.planning.offsets import OffsetSync, SyncKey
 from kafka_migration.planning.phases import Step
-from kafka_migration.planning.source_gaps import (
+from kafka_migration.planning.skipped_offsets import (
     Skip,
     checked_through,
     describe,

@@ -12,23 +12,12 @@ from rich.console import Console
 from kafka_migration.config.load import config_from_mapping
 from kafka_migration.config.model import Phase
 from kafka_migration.evidence.metrics import FlowMetrics
-from kafka_migration.planning.evidence import FlowEvidence, PartitionLag
+from kafka_migration.planning.gate_evidence import FlowEvidence, PartitionLag
 from kafka_migration.planning.gates import Gate, Verdict
 from kafka_migration.planning.phases import Step, config_steps
 from kafka_migration.status.__main__ import main
-from kafka_migration.status.render import key_figures, render, write_plots
-from kafka_migration.status.report import (
-    NO_PHASE,
-    ClientStatus,
-    FlowStatus,
-    GateState,
-    GateStatus,
-    PartitionStatus,
+from kafka_migration.status.decisions import (
     Rate,
-    Sample,
-    StatusReport,
-    append_sample,
-    cli_env,
     client_statuses,
     config_values,
     flow_status,
@@ -40,10 +29,23 @@ from kafka_migration.status.report import (
     next_step,
     phase_spans,
     rate_steps,
-    read_samples,
     step_of,
     throughput_series,
     unknown_gates,
+)
+from kafka_migration.status.pulumi_stack import cli_env
+from kafka_migration.status.render import key_figures, render, write_plots
+from kafka_migration.status.report_data import (
+    NO_PHASE,
+    ClientStatus,
+    FlowStatus,
+    GateState,
+    GateStatus,
+    PartitionStatus,
+    Sample,
+    StatusReport,
+    append_sample,
+    read_samples,
 )
 from tests.unit.builders import config_dict, make_config
 
@@ -65,7 +67,7 @@ def test_config_from_cli_json_accepts_object_values_and_json_text() -> None:
         "kafka-migration:clients": {"value": json.dumps(body["clients"]), "secret": False},
         "aws:region": {"value": "eu-west-1", "secret": False},
     }
-    cfg = config_from_mapping(config_values(cli), "dev")
+    cfg = config_from_mapping(config_values(cli), "dev", "kafka-migration")
     assert cfg.phase is Phase.REPLICATING
     assert cfg.blue.bootstrap_servers == "blue-1:9092,blue-2:9092"
     assert cfg.green.local is not None and cfg.green.local.broker_port == 29092

@@ -17,11 +17,10 @@ import pytest
 from pulumi.runtime import rpc
 
 from kafka_migration.config.model import MigrationConfig, Phase
+from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan, plan_migration
-from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.phases import Step, config_steps
-from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
-from kafka_migration.resources.kubernetes.manifests import (
+from kafka_migration.planning.strimzi_manifests import (
     DNS_SUBDOMAIN,
     FLOW_LABEL,
     ROUTING_KEY,
@@ -32,6 +31,7 @@ from kafka_migration.resources.kubernetes.manifests import (
     manifest_key,
     strimzi_manifests,
 )
+from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
 from tests.unit.builders import make_config
 
 BLUE_PASSWORD = "blue-pw-7c1d9e"

@@ -8,8 +8,8 @@ import pulumi
 import pytest
 
 from kafka_migration.config.model import MigrationConfig, Strategy
+from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import plan_migration
-from kafka_migration.planning.inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.phases import config_steps
 from tests.unit.builders import make_config
 
@@ -48,7 +48,7 @@ def resources_at(cfg: MigrationConfig, step) -> dict[tuple[str, str], dict]:
 
     @pulumi.runtime.test
     def build():
-        migration = Migration("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), None, BLUE))
+        migration = Migration._from_plan("migration", MigrationArgs(cfg, plan, Path(".local-clusters"), None, BLUE))
         return migration.green_bootstrap_servers
 
     build()

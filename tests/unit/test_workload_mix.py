@@ -11,21 +11,17 @@ from confluent_kafka import OFFSET_END, OFFSET_STORED, TopicPartition
 from kafka_migration.config.load import config_from_mapping
 from kafka_migration.config.model import ClientGroup, ClientRole, OffsetReset
 from kafka_migration.planning.routing import RoutingDocument
-from kafka_migration.rehearsal.run import CONSUMER_MIX, PRODUCER_MIX, dev_stack_config
-from kafka_migration.rehearsal.workload import (
+from kafka_migration.rehearsal.consumers import (
     STATIC_SESSION_TIMEOUT_MS,
     ConsumerClient,
-    ConsumerSpec,
-    Ledger,
-    ProducerClient,
-    ProducerSpec,
-    Route,
-    TransactionalProducerClient,
-    Workload,
     _Target,
-    consumer_clients,
     unassigned_partitions,
 )
+from kafka_migration.rehearsal.ledger import Ledger
+from kafka_migration.rehearsal.producers import ProducerClient, TransactionalProducerClient
+from kafka_migration.rehearsal.routed_client import Route
+from kafka_migration.rehearsal.run import CONSUMER_MIX, PRODUCER_MIX, dev_stack_config
+from kafka_migration.rehearsal.workload import ConsumerSpec, ProducerSpec, Workload, consumer_clients
 
 WRITER = ClientGroup(name="orders-writer", role=ClientRole.PRODUCER, wave=1, topics=["orders"])
 SETTLEMENT = ClientGroup(name="settlement", role=ClientRole.CONSUMER, wave=1, topics=["orders"], group_id="settle")

@@ -4,6 +4,6 @@
 `pulumi_docker` resources under components.
 """
 
-from kafka_migration.resources.docker.containers import DockerGreenSpec, docker_green_spec
+from kafka_migration.planning.docker_containers import DockerGreenSpec, docker_green_spec
 
 __all__ = ["DockerGreenSpec", "docker_green_spec"]

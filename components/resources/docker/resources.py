@@ -1,4 +1,4 @@
-"""Pulumi components of the Docker runtime: `components.docker.containers` as `pulumi_docker` resources.
+"""Pulumi components of the Docker runtime: `planning.docker_containers` as `pulumi_docker` resources.
 
 `DockerGreen` (image, network, data volume, broker container) exists from
 `green-provisioned` on with the same inputs at every step. `DockerMirrorMaker2` holds the
@@ -17,7 +17,7 @@ import pulumi_docker as docker
 
 from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
-from kafka_migration.resources.docker.containers import ContainerSpec, DockerGreenSpec, docker_green_spec, docker_spec
+from kafka_migration.planning.docker_containers import ContainerSpec, DockerGreenSpec, docker_green_spec, docker_spec
 
 GREEN_TYPE = "kafkamig:index:DockerGreen"
 MM2_TYPE = "kafkamig:index:DockerMirrorMaker2"

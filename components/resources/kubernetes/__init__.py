@@ -4,7 +4,7 @@
 without Pulumi too); `resources` turns them into Pulumi resources under components.
 """
 
-from kafka_migration.resources.kubernetes.manifests import (
+from kafka_migration.planning.strimzi_manifests import (
     StrimziManifests,
     StrimziNames,
     strimzi_manifests,

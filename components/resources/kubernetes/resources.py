@@ -1,6 +1,6 @@
 """Pulumi components of the Kubernetes runtime: the Strimzi manifests as `pulumi_kubernetes` resources.
 
-Every object of `components.kubernetes.manifests` becomes one child resource named
+Every object of `planning.strimzi_manifests` becomes one child resource named
 `<component>-<kind>-<metadata.name>`: the names come from aliases, topic and principal
 names only, never from the phase, so a phase step shows `~ update` (a connector's
 `state`, Connect's `replicas`, a routing document) and never `+-replace`.
@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 
 from kafka_migration.config.model import KubernetesRuntimeSpec, MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
-from kafka_migration.resources.kubernetes.manifests import (
+from kafka_migration.planning.strimzi_manifests import (
     ROUTING_KEY,
     STRIMZI_API_VERSION,
     Manifest,
@@ -170,7 +170,7 @@ class StrimziMirrorMaker2(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.secret: k8s.core.v1.Secret | None = None
         if args.credentials is not None:
-            meta = {"name": m.names.credentials_secret, "namespace": m.names.namespace}
+            meta: k8s.meta.v1.ObjectMetaArgsDict = {"name": m.names.credentials_secret, "namespace": m.names.namespace}
             self.secret = k8s.core.v1.Secret(
                 f"{name}-secret-{m.names.credentials_secret}",
                 metadata=meta,

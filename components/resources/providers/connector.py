@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from kafka_migration.local_runtime.connect import ConnectClient
+from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.operations.engine_watch import bound_to_engine
 
 RUNNING_TIMEOUT_S = 60

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kafka_migration.planning.evidence import ParitySample
+from kafka_migration.planning.gate_evidence import ParitySample
 from kafka_migration.planning.offsets import OffsetSync, RecordId
 
 Record = tuple[int, RecordId]

@@ -3,12 +3,12 @@
 - a network and a data volume;
 - the broker: one KRaft node in combined mode (broker and controller) from
   `green.docker.image` (the `apache/kafka` image, configured through `KAFKA_*` variables),
-  with the local runtime's broker settings (`local_runtime.kafka.server_properties`) and
+  with the local runtime's broker settings (`planning.local_processes.server_properties`) and
   three listeners: HOST (published on the Docker host at `green.docker.brokerPort`, the
   address clients and routing documents use), DOCKER (for containers on the network),
   CONTROLLER;
 - while MM2 runs, a Connect worker from the same image with the local runtime's worker
-  settings (`local_runtime.connect.worker_properties`).
+  settings (`planning.local_processes.worker_properties`).
 
 The Connect worker shares the Docker host's network: MM2 reaches both clusters at the
 addresses clients use (`127.0.0.1:<brokerPort>` for green, blue's bootstrap servers),
@@ -31,9 +31,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig, RuntimeKind
-from kafka_migration.local_runtime.connect import ConnectWorker, worker_properties
-from kafka_migration.local_runtime.kafka import KafkaNode, server_properties
 from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
+from kafka_migration.planning.local_processes import ConnectWorker, KafkaNode, server_properties, worker_properties
 
 DATA_DIR = "/var/lib/kafka/data"
 """The image's data folder (owned by its `appuser`); the data volume is mounted there."""

@@ -1,4 +1,4 @@
-"""PNG charts of a rehearsal: phases over traffic, MM2 lag, consumer pauses.
+"""PNG charts of the rehearsal and the status command: phases over traffic, MM2 lag, throughput, consumer pauses.
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot state), so they are
 safe to write from any thread and on machines without a display. Times are epoch
@@ -74,6 +74,15 @@ def plot_lag(series: Mapping[str, Series], path: Path) -> None:
     for flow, points in sorted(series.items()):
         ax.plot([_when(t) for t, _ in points], [n for _, n in points], marker=".", label=flow)
     _save(fig, ax, path, "no lag samples recorded")
+
+
+def plot_throughput(series: Mapping[str, Series], path: Path) -> None:
+    """Records appended per second to the migrated topics, one step line per cluster (`status`'s rate steps)."""
+    fig, ax = _figure("Records appended to the migrated topics", "records per second")
+    for cluster, points in sorted(series.items()):
+        ax.step([_when(t) for t, _ in points], [r for _, r in points], where="post", label=cluster)
+    ax.set_ylim(bottom=0)
+    _save(fig, ax, path, "throughput needs two samples: run status again, or pass --samples")
 
 
 def plot_consumer_pauses(pauses: Mapping[str, Series], path: Path) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kafka_migration.planning.evidence import SourceGap
+from kafka_migration.planning.gate_evidence import SourceGap
 from kafka_migration.planning.offsets import OffsetSync, SyncKey, current_run
 
 

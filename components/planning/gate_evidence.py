@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka_migration.planning.inventory import ClusterInventory
+from kafka_migration.planning.cluster_inventory import ClusterInventory
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,10 @@ class FlowEvidence:
 
 @dataclass(frozen=True)
 class ParitySample:
-    """What the data-parity gate compared on one partition of one flow (planning/parity.py, evidence/parity.py)."""
+    """What the data-parity gate compared on one partition of one flow.
+
+    Where to read and what the records show: planning/parity_comparison.py; the reads: evidence/parity.py.
+    """
 
     flow: str
     topic: str
@@ -79,7 +82,7 @@ class GroupActivity:
 class SourceGap:
     """Upstream offsets a flow skipped that are not known to be only transaction markers, aborted or compacted records.
 
-    See planning/source_gaps.py for how they are found.
+    See planning/skipped_offsets.py for how they are found.
     """
 
     flow: str

@@ -18,9 +18,9 @@ from kafka_migration.config.model import OffsetReset
 from kafka_migration.operations.engine_watch import EngineGone, bound_to_engine, require_engine
 from kafka_migration.operations.handoff import HandoffRequest, hand_off
 from kafka_migration.operations.producer_switch import switch_producer
-from kafka_migration.planning.handoff import OffsetMove
 from kafka_migration.planning.handoff_decision import document_content
-from kafka_migration.planning.producer_switch import ProducerSwitch
+from kafka_migration.planning.handoff_offsets import OffsetMove
+from kafka_migration.planning.producer_switch_plan import ProducerSwitch
 from kafka_migration.planning.routing import published_form
 
 

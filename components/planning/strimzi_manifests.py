@@ -2,7 +2,7 @@
 
 Pure functions of the config and the step's plan, with no Pulumi import: the same dicts
 are validated against the operator's CRD schemas in the unit tests, turned into Pulumi
-resources by `components.kubernetes.resources`, and rendered to YAML for reviews.
+resources by `resources.kubernetes.resources`, and rendered to YAML for reviews.
 
 What a step becomes:
 - green: one `Kafka` (KRaft, `authorization: simple`, topic and user operators) and one
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka_migration.config.model import ClusterSpec, KubernetesRuntimeSpec, MigrationConfig, RuntimeKind, Strategy
+from kafka_migration.planning.cluster_inventory import AclEntry
 from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
-from kafka_migration.planning.inventory import AclEntry
 from kafka_migration.planning.mm2 import (
     BYTES,
     LOGIN_MODULES,

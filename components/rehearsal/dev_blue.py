@@ -1,4 +1,4 @@
-"""A local blue for the dev stack: `python -m kafka_migration.local_runtime blue start|stop` (`make blue`).
+"""A local blue for the dev stack: `python -m kafka_migration.rehearsal.dev_blue blue start|stop` (`make blue`).
 
 Run from the repo: the dev stack (Pulumi.dev.yaml) treats blue as an existing cluster on 127.0.0.1:19092;
 this starts one there, seeded like the rehearsal's, and leaves it running until `stop`.
@@ -21,7 +21,7 @@ BLUE = kafka.KafkaNode("A", Path(".local-clusters") / "blue-A", 19092, 19093)
 
 def main(argv: list[str] | None = None) -> int:
     """Start (and seed, the first time) or stop the dev stack's local blue."""
-    parser = argparse.ArgumentParser(prog="python -m kafka_migration.local_runtime", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m kafka_migration.rehearsal.dev_blue", description=__doc__)
     parser.add_argument("cluster", choices=["blue"])
     parser.add_argument("action", choices=["start", "stop"])
     args = parser.parse_args(argv)

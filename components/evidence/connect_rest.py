@@ -1,0 +1,86 @@
+"""Kafka Connect's REST API: the few calls the migration makes, over HTTP, each bounded by a timeout.
+
+The gates read connectors and their status through it (`evidence.collect`); the connector
+provider writes configs through it, and the local runtime asks it whether a worker is up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+
+class ConnectError(RuntimeError):
+    """The Connect REST API answered with an error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Connect REST API answered {status}: {message}")
+        self.status = status
+
+
+class ConnectClient:
+    """The few calls of Kafka Connect's REST API that the migration needs."""
+
+    def __init__(self, url: str, timeout_s: float = 30) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - http(s) URL of the Connect REST API
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+                payload = response.read()
+        except urllib.error.HTTPError as err:
+            detail = err.read().decode(errors="replace")
+            with contextlib.suppress(ValueError):
+                detail = json.loads(detail).get("message", detail)
+            raise ConnectError(err.code, detail) from None
+        return json.loads(payload) if payload else None
+
+    def list_connectors(self) -> list[str]:
+        return list(self._call("GET", "/connectors"))
+
+    def get_config(self, name: str) -> dict[str, str] | None:
+        """The connector's config, or None when it does not exist."""
+        try:
+            return dict(self._call("GET", f"/connectors/{_quote(name)}/config"))
+        except ConnectError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def put_config(self, name: str, config: dict[str, str]) -> None:
+        """Create or update a connector (idempotent)."""
+        self._call("PUT", f"/connectors/{_quote(name)}/config", config)
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._call("GET", f"/connectors/{_quote(name)}/status"))
+        except ConnectError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def delete(self, name: str) -> None:
+        try:
+            self._call("DELETE", f"/connectors/{_quote(name)}")
+        except ConnectError as err:
+            if err.status != 404:
+                raise
+
+    def restart(self, name: str) -> None:
+        self._call("POST", f"/connectors/{_quote(name)}/restart?includeTasks=true&onlyFailed=true")
+
+
+def _quote(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
