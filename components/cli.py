@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import subprocess
 import sys
 from importlib import metadata
@@ -74,6 +75,11 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog=f"`{PROG} COMMAND --help` shows a command's options.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {version}")
+    top.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="the toolchain's cache: CLI, plugins, Kafka jars (default: $KAFKAMIG_CACHE or ~/.cache/kafka-migration)",
+    )
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
@@ -95,8 +101,11 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; returns its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv and argv[0] in COMMANDS else None
+    command = next((a for a in argv if a in COMMANDS), None)
     args = parser(command).parse_args(argv)
+    if args.cache:
+        os.environ["KAFKAMIG_CACHE"] = str(Path(args.cache).expanduser().resolve())
+        argv = argv[argv.index(args.command) :]
     if args.command == "setup":
         return _setup(args.extras)
     # Parsed above (errors and --help as `kafka-migration <command>`); the entry point runs it.

@@ -96,10 +96,10 @@ def validate_no_identity_loop(args: StackValidationArgs, report_violation: Repor
         for y in sources[i + 1 :]:
             if x.flow is None or y.flow is None or x.flow != (y.flow[1], y.flow[0]):
                 continue
-            selections = [_selection(c) for c in (x, y)]
-            if selections[0] is None or selections[1] is None:
+            ours, theirs = _selection(x), _selection(y)
+            if ours is None or theirs is None:
                 continue  # topics unknown until the update
-            overlap, evidence = topics_overlap(*selections)
+            overlap, evidence = topics_overlap(ours, theirs)
             if overlap:
                 report_violation(
                     with_runbook(

@@ -348,7 +348,10 @@ class ConsumerClient(RoutedClient):
             return
         offsets = [TopicPartition(t, p, o) for (t, p), o in pending.items()]
         try:
-            done = self._consumer.commit(offsets=offsets, asynchronous=asynchronous)
+            if asynchronous:
+                done = self._consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                done = self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as err:
             log.warning("consumer %s: commit failed (%s); retrying with the next batch", self.name, err)
             self._note_fatal(err.args[0])

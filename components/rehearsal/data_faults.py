@@ -49,7 +49,7 @@ class RetentionWhileMm2Down(AfterUpFault):
 
 def delete_read_records(h: WalkHandles, topic: str) -> int:
     """Advance blue's log start of `topic` to the lowest offset any consumer group committed; returns how many."""
-    conf = {"bootstrap.servers": h.blue.bootstrap_servers}
+    conf: dict[str, str | int | float | bool] = {"bootstrap.servers": h.blue.bootstrap_servers}
     admin = AdminClient(conf)
     readers = [c.name for c in h.cfg.clients_of(ClientRole.CONSUMER) if topic in c.topics]
     committed = [committed_offsets(admin, g, [topic], 30) for g in readers]
@@ -146,8 +146,9 @@ def read_all_values(bootstrap: str, topic: str, idle_s: float = 10.0) -> set[str
         last = time.monotonic()
         while time.monotonic() - last < idle_s:
             msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None and msg.value() is not None:
-                values.add(msg.value().decode())
+            value = msg.value() if msg is not None and msg.error() is None else None
+            if value is not None:
+                values.add(value.decode())
                 last = time.monotonic()
     finally:
         consumer.close()

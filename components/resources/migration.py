@@ -198,6 +198,7 @@ class Migration(pulumi.ComponentResource):
         """Local, external or Docker green: topics and ACLs through pulumi_kafka, MM2 through Connect's REST API."""
         child = pulumi.ResourceOptions(parent=self)
         green_resources: list[pulumi.Resource]
+        workers: list[pulumi.Resource]
         if cfg.green.runtime is RuntimeKind.DOCKER:
             # The Docker runtime needs the `docker` extra (pulumi-docker): imported only here.
             from kafka_migration.resources.docker.resources import build_docker_green

@@ -25,6 +25,7 @@ from pulumi import automation as auto
 from kafka_migration.config.model import Phase, Strategy
 from kafka_migration.local_runtime.kafka import KafkaNode
 from kafka_migration.local_runtime.process import stop_all_under
+from kafka_migration.local_runtime.project import write_project
 from kafka_migration.local_runtime.pulumi_cli import pulumi_env, pulumi_root
 from kafka_migration.local_runtime.stack_harness import MigrationStack
 from kafka_migration.planning.phases import Step, steps
@@ -34,10 +35,6 @@ from tests.integration.estate import PARTITIONS, produce, seed_blue, stack_confi
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "payments-platform-migration"
-PROGRAM = """from kafka_migration import Migration
-
-Migration("migration")
-"""
 GATE_WAIT_S = 90
 MARKERS = 5
 """Records per partition of `orders` written on blue once MM2 replicates, then looked for on green."""
@@ -88,11 +85,7 @@ class SecondProgram:
 @pytest.fixture
 def second_program(fresh_venv: Path, kafka_cluster, tmp_path: Path) -> Iterator[SecondProgram]:
     """A seeded blue, and a stack `dev` of the project `payments-platform-migration` whose program runs in the venv."""
-    project = tmp_path / PROJECT
-    project.mkdir()
-    runtime = {"name": "python", "options": {"toolchain": "pip", "virtualenv": str(fresh_venv)}}
-    (project / "Pulumi.yaml").write_text(yaml.safe_dump({"name": PROJECT, "runtime": runtime}, sort_keys=False))
-    (project / "__main__.py").write_text(PROGRAM)
+    project = write_project(tmp_path / PROJECT, name=PROJECT, virtualenv=fresh_venv)
 
     blue = kafka_cluster("A")
     seed_blue(blue)

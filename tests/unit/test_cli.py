@@ -88,6 +88,17 @@ def test_a_command_runs_its_entry_point(tmp_path: Path, capsys: pytest.CaptureFi
     assert "kafka-migration status: error: --project-dir" in capsys.readouterr().err
 
 
+def test_the_cache_option_is_where_a_command_looks_for_the_toolchain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kafka_migration.local_runtime.paths import cache_dir
+
+    monkeypatch.setenv("KAFKAMIG_CACHE", str(tmp_path / "default"))
+    assert main(["--cache", str(tmp_path / "mine"), "status", "--stack", "dev", "--project-dir", str(tmp_path)]) == 2
+    assert cache_dir() == tmp_path / "mine"
+    assert "is not the Pulumi project (no Pulumi.yaml)" in capsys.readouterr().err
+
+
 def test_setup_runs_the_script_shipped_in_the_package() -> None:
     script = setup_script()
     assert script.is_file()
