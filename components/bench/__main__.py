@@ -173,7 +173,7 @@ def bench_mm2(records: int) -> list[Result]:
         seconds = time.monotonic() - t0
         return [Result(f"MM2 A->B copy rate, {records} x 512 B records", records / seconds, "records/s", 2_000, True)]
     finally:
-        connect.stop(worker)
+        connect.retire(worker)
         kafka.stop(green)
         kafka.stop(blue)
         shutil.rmtree(work, ignore_errors=True)

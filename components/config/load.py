@@ -9,19 +9,26 @@ from typing import Any
 from pydantic import ValidationError
 
 from kafka_migration.config.model import MigrationConfig
+from kafka_migration.config.redact import scrub_message, shown_value
 from kafka_migration.errors import ConfigError
 
 SECRET_PATHS = (("blue", "security", "password"), ("green", "security", "password"))
 
 
 def format_errors(err: ValidationError, stack: str, project: str | None = None) -> str:
-    """One line per problem: `field.path: message (got value)`, then where to fix it."""
+    """One line per problem: `field.path: message (got value)`, then where to fix it.
+
+    A value that is or may be a secret (under `security`, under a key that looks secret, or
+    carrying `password=`...) is shown redacted, with its length only (`redact.py`).
+    """
     lines = []
-    for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"]) or "(stack config)"
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        path = ".".join(str(p) for p in loc) or "(stack config)"
         got = e.get("input")
-        shown = "" if isinstance(got, dict) or e["type"] == "value_error" else f" (got {got!r})"
-        lines.append(f"  {path}: {e['msg'].removeprefix('Value error, ')}{shown}")
+        shown = "" if isinstance(got, dict) or e["type"] == "value_error" else f" (got {shown_value(loc, got)})"
+        message = scrub_message(e["msg"].removeprefix("Value error, "), loc, got)
+        lines.append(f"  {path}: {message}{shown}")
     where = f" (under {project}:)" if project else ""
     return f"invalid stack config, fix it in Pulumi.{stack}.yaml{where}:\n" + "\n".join(lines)
 

@@ -8,19 +8,37 @@ is touched, with the field, the value and the fix in the message.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from kafka_migration.config.patterns import any_full_match, check_patterns
+from kafka_migration.config.values import (
+    check_bootstrap_servers,
+    check_http_url,
+    check_jaas_username,
+    check_principal,
+    check_text,
+    check_topic_name,
+)
+
 ALIAS_PATTERN = r"^[a-zA-Z0-9._-]{1,100}$"
-"""Cluster aliases: the pattern Strimzi enforces for MirrorMaker 2 cluster aliases."""
+"""Cluster aliases: the pattern Strimzi enforces for MirrorMaker 2 cluster aliases (a '.' is refused on top)."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    # hide_input_in_errors: a ValidationError printed as is (a program validating the model itself) shows no
+    # input value, so no password; `load.format_errors` shows the values that are safe to show.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, hide_input_in_errors=True
+    )
+
+
+def _one_line(value: str | None, info: ValidationInfo) -> str | None:
+    """A free-text value that reaches a file, a command line or a manifest: no control characters."""
+    return None if value is None else check_text(value, to_camel(info.field_name or "value"))
 
 
 class Phase(StrEnum):
@@ -80,6 +98,20 @@ class SecuritySpec(_Model):
     ca_file: str | None = None
     """PEM file of the CA that signed the brokers' certificates (SSL protocols). Default: the system trust store."""
 
+    @field_validator("username")
+    @classmethod
+    def _jaas_username(cls, value: str | None) -> str | None:
+        return None if value is None else check_jaas_username(value, "username")
+
+    @field_validator("password")
+    @classmethod
+    def _one_line_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_text(value.get_secret_value(), "password", shown=False)
+        return value
+
+    _ca_file = field_validator("ca_file")(_one_line)
+
     @model_validator(mode="after")
     def _sasl_complete(self) -> SecuritySpec:
         if self.protocol.startswith("SASL"):
@@ -116,6 +148,8 @@ class LocalRuntimeSpec(_Model):
     """Folder of the cluster's data. Default: `.local-clusters/<alias>` in the project."""
     heap_mb: int = Field(default=512, ge=128, le=8192)
 
+    _data_dir = field_validator("data_dir")(_one_line)
+
     @model_validator(mode="after")
     def _distinct_ports(self) -> LocalRuntimeSpec:
         if self.broker_port == self.controller_port:
@@ -137,6 +171,10 @@ class KubernetesRuntimeSpec(_Model):
     render_yaml_to_directory: str | None = None
     """Write manifests to this folder instead of applying them (reviews, GitOps, tests)."""
 
+    _texts = field_validator(
+        "namespace", "kafka_version", "storage_class", "kubeconfig_context", "render_yaml_to_directory"
+    )(_one_line)
+
 
 class DockerRuntimeSpec(_Model):
     """Green as containers on one Docker host."""
@@ -145,6 +183,22 @@ class DockerRuntimeSpec(_Model):
     host: str | None = None
     """Docker host URL. Default: the local engine socket."""
     broker_port: int = Field(default=9092, ge=1, le=65535)
+
+    _image = field_validator("image")(_one_line)
+
+    @field_validator("host")
+    @classmethod
+    def _host_without_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_text(value, "host")
+        scheme, _, rest = value.partition("://")
+        if ":" in rest.split("/", 1)[0].rpartition("@")[0]:
+            raise ValueError(
+                f"host has a password in it ({scheme}://<redacted>@...); use ssh:// with a key, "
+                "or tcp:// with TLS certificates, never a password in the URL"
+            )
+        return value
 
 
 def _addresses(bootstrap_servers: str) -> set[str]:
@@ -166,6 +220,22 @@ class ClusterSpec(_Model):
     local: LocalRuntimeSpec | None = None
     kubernetes: KubernetesRuntimeSpec | None = None
     docker: DockerRuntimeSpec | None = None
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_without_dot(cls, alias: str) -> str:
+        if "." in alias:
+            raise ValueError(
+                f"alias {alias!r} has a '.', the separator of MM2's remote topic names ({alias}.orders): MM2 would "
+                f"read the remote topic as coming from {alias.split('.')[0]!r}, and under the bidirectional "
+                "strategy copy it back (a loop); use letters, digits, '_' and '-'"
+            )
+        return alias
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str | None) -> str | None:
+        return None if value is None else check_bootstrap_servers(value, "bootstrapServers")
 
     @model_validator(mode="after")
     def _runtime_settings(self) -> ClusterSpec:
@@ -210,9 +280,17 @@ class TopicOverride(_Model):
     replication_factor: int | None = Field(default=None, ge=1)
     config: dict[str, str] = {}
 
+    @field_validator("config")
+    @classmethod
+    def _one_line_configs(cls, config: dict[str, str]) -> dict[str, str]:
+        for key, value in config.items():
+            check_text(key, "config key")
+            check_text(value, f"config.{key}")
+        return config
+
 
 class TopicSelection(_Model):
-    """Which of blue's topics migrate: MM2-style include/exclude regexes, plus overrides."""
+    """Which of blue's topics migrate: MM2's include/exclude regexes (the subset of `patterns.py`), plus overrides."""
 
     include: list[str] = [".*"]
     exclude: list[str] = list(DEFAULT_TOPIC_EXCLUDES)
@@ -222,19 +300,20 @@ class TopicSelection(_Model):
 
     @field_validator("include", "exclude")
     @classmethod
-    def _regexes_compile(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as err:
-                raise ValueError(f"{p!r} is not a valid regular expression ({err}); fix it under topics") from None
-        return patterns
+    def _mm2_patterns(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+        """Patterns in the subset Java (MM2) and Python read alike (`patterns.py`)."""
+        return check_patterns(patterns, f"topics.{info.field_name}")
+
+    @field_validator("overrides")
+    @classmethod
+    def _override_topic_names(cls, overrides: dict[str, TopicOverride]) -> dict[str, TopicOverride]:
+        for name in overrides:
+            check_topic_name(name, "topics.overrides key")
+        return overrides
 
     def selects(self, topic: str) -> bool:
-        """Whether blue's topic migrates (full-match semantics, as MM2's topic filter)."""
-        return any(re.fullmatch(p, topic) for p in self.include) and not any(
-            re.fullmatch(p, topic) for p in self.exclude
-        )
+        """Whether blue's topic migrates: MM2's topic filter (whole-name matches, `patterns.compiled`)."""
+        return any_full_match(self.include, topic) and not any_full_match(self.exclude, topic)
 
 
 class AclMirrorSpec(_Model):
@@ -245,6 +324,18 @@ class AclMirrorSpec(_Model):
     """Principal MirrorMaker 2 authenticates as on both clusters."""
     exclude_principals: list[str] = ["User:ANONYMOUS"]
     """ACLs of these principals are not mirrored (the local runtime's own access grants)."""
+
+    @field_validator("mm2_principal")
+    @classmethod
+    def _principal(cls, value: str) -> str:
+        return check_principal(value, "mm2Principal")
+
+    @field_validator("exclude_principals")
+    @classmethod
+    def _principals(cls, values: list[str]) -> list[str]:
+        for i, value in enumerate(values):
+            check_principal(value, f"excludePrincipals[{i}]")
+        return values
 
 
 class OffsetReset(StrEnum):
@@ -273,6 +364,25 @@ class ClientGroup(_Model):
     group has none, it commits blue's log start (`earliest`, the default: nothing is ever
     skipped) or blue's end offset when the group stopped (`latest`: what the clients would
     have done; records written after they stopped are still read)."""
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_names(cls, topics: list[str]) -> list[str]:
+        for i, topic in enumerate(topics):
+            check_topic_name(topic, f"topics[{i}]")
+        return topics
+
+    @field_validator("group_id")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("groupId is empty; remove it (the client group's name is used) or give the group id")
+        return None if value is None else check_text(value, "groupId")
+
+    @field_validator("principal")
+    @classmethod
+    def _principal(cls, value: str | None) -> str | None:
+        return None if value is None else check_principal(value, "principal")
 
     @property
     def consumer_group_id(self) -> str:
@@ -319,6 +429,14 @@ class Mm2Settings(_Model):
     metrics_url: str | None = None
     """External MM2: Prometheus endpoint of the Connect workers."""
 
+    @field_validator("connect_url", "metrics_url")
+    @classmethod
+    def _http_urls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """http(s) URLs without credentials; the Connect URL is a base URL (no query), the metrics one may have one."""
+        if value is None:
+            return None
+        return check_http_url(value, to_camel(info.field_name or "url"), query=info.field_name == "metrics_url")
+
 
 class GateSettings(_Model):
     """Thresholds the safety gates compare against."""
@@ -353,6 +471,8 @@ class RoutingSettings(_Model):
     """Green on Kubernetes: publish ConfigMaps `kafka-routing-<client-group>` in this namespace instead
     of files. Default: files. ConfigMap routing does not run the consumer offset handoff yet."""
 
+    _texts = field_validator("directory", "kubernetes_namespace")(_one_line)
+
 
 PHASES_BIDIRECTIONAL_ONLY = (Phase.BIDIRECTIONAL, Phase.REVERSE_DISABLED)
 
@@ -369,7 +489,7 @@ class MigrationConfig(_Model):
     green: ClusterSpec
     topics: TopicSelection = TopicSelection()
     consumer_groups: list[str] = [".*"]
-    """Regexes of blue's consumer groups whose offsets MM2 checkpoints."""
+    """Regexes of blue's consumer groups whose offsets MM2 checkpoints (MM2's `groups`; see `patterns.py`)."""
     acls: AclMirrorSpec = AclMirrorSpec()
     clients: list[ClientGroup] = []
     mm2: Mm2Settings = Mm2Settings()
@@ -381,6 +501,12 @@ class MigrationConfig(_Model):
     """Protect green's cluster and topics unless this is true (rollback to blue-only, teardown of a rehearsal)."""
     production: bool = False
     """A production stack: the policy pack applies its stricter rules (replication factors, soak >= 24 h)."""
+
+    @field_validator("consumer_groups")
+    @classmethod
+    def _group_patterns(cls, patterns: list[str]) -> list[str]:
+        """Patterns in the subset Java (MM2's `groups`) and Python read alike (`patterns.py`)."""
+        return check_patterns(patterns, "consumerGroups")
 
     @model_validator(mode="after")
     def _consistent(self) -> MigrationConfig:

@@ -5,16 +5,22 @@ connectors (source, checkpoint, heartbeat) are created, changed and deleted one 
 through the REST API, which is what lets a phase step show "add flow B->A" as a diff
 of its own, and what Strimzi's KafkaMirrorMaker2 does under the hood too. What a worker is
 and its properties are `planning.local_processes`'; its REST client is `evidence.connect_rest`.
+
+The worker's secrets file (MM2's passwords, read through `${file:...}`) exists only while
+the worker runs: `start` writes it 0600 (`local_runtime.private_files`), `retire` (the worker
+stopped for good: MM2 stopped, or the worker deleted) stops the JVM and removes it.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.local_runtime import process
 from kafka_migration.local_runtime.paths import jmx_agent_jar
-from kafka_migration.planning.local_processes import ConnectWorker, worker_properties
+from kafka_migration.local_runtime.private_files import remove_private, write_private
+from kafka_migration.planning.local_processes import SECRETS_FILE, ConnectWorker, secrets_properties, worker_properties
 
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 
@@ -36,8 +42,9 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
     worker.data_dir.mkdir(parents=True, exist_ok=True)
     config = worker.data_dir / "connect-distributed.properties"
     config.write_text(worker_properties(worker))
-    worker.secrets_file.touch(mode=0o600, exist_ok=True)
-    worker.secrets_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(worker.secrets.items())))
+    # Before the JVM starts: its file config provider refuses an allowed.paths folder that does not exist.
+    write_private(worker.secrets_file, secrets_properties(worker.secrets))
+    remove_private(_legacy_secrets_file(worker))
     exporter = worker.data_dir / "jmx-exporter.yaml"
     exporter.write_text(JMX_EXPORTER_CONFIG)
     pid = process.running_pid(worker.data_dir)
@@ -80,5 +87,17 @@ def is_healthy(worker: ConnectWorker) -> bool:
 
 
 def stop(worker: ConnectWorker) -> None:
-    """Stop the worker; its connectors and offsets live on in its storage topics."""
+    """Stop the worker; its connectors and offsets live on in its storage topics (a restart reuses its secrets file)."""
     process.stop(worker.data_dir, timeout_s=45)
+
+
+def retire(worker: ConnectWorker) -> None:
+    """Stop the worker for good: the JVM, then its secrets file (which a later `start` writes again)."""
+    stop(worker)
+    remove_private(worker.secrets_file)
+    remove_private(_legacy_secrets_file(worker))
+
+
+def _legacy_secrets_file(worker: ConnectWorker) -> Path:
+    """Where versions before the secrets folder kept the file (beside the worker's config): removed on sight."""
+    return worker.data_dir / SECRETS_FILE

@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 
 from kafka_migration.local_runtime.paths import kafka_classpath
+from kafka_migration.planning.java_text import properties_text
 
 PID_FILE = "process.pid"
 LOG_FILE = "process.log"
@@ -36,6 +37,21 @@ RUN_MARK = "-Dkafkamig.run="
 def current_run_id() -> str:
     """The id marking the processes this run starts (`KAFKAMIG_RUN_ID`, default `local`)."""
     return os.environ.get(RUN_ID_ENV) or "local"
+
+
+def log4j_properties(workdir: Path) -> str:
+    """Log4j2's config (read with `java.util.Properties`): INFO and up into `<workdir>/server.log`."""
+    return properties_text(
+        {
+            "rootLogger.level": "INFO",
+            "rootLogger.appenderRef.file.ref": "file",
+            "appender.file.type": "File",
+            "appender.file.name": "file",
+            "appender.file.fileName": str(workdir / "server.log"),
+            "appender.file.layout.type": "PatternLayout",
+            "appender.file.layout.pattern": "[%d] %p %m (%c)%n",
+        }
+    )
 
 
 def start_java(
@@ -52,13 +68,7 @@ def start_java(
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     log4j = workdir / "log4j2.properties"
-    log4j.write_text(
-        "rootLogger.level=INFO\nrootLogger.appenderRef.file.ref=file\n"
-        "appender.file.type=File\nappender.file.name=file\n"
-        f"appender.file.fileName={workdir / 'server.log'}\n"
-        "appender.file.layout.type=PatternLayout\n"
-        "appender.file.layout.pattern=[%d] %p %m (%c)%n\n"
-    )
+    log4j.write_text(log4j_properties(workdir))
     command = [
         "java",
         f"-Xmx{heap_mb}m",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from kafka_migration.config.model import MigrationConfig, Phase, Strategy
+from kafka_migration.config.patterns import any_full_match, full_match
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.naming import (
     HEARTBEATS_TOPIC,
@@ -78,10 +78,10 @@ def selection_refusal(cfg: MigrationConfig, blue: ClusterInventory) -> str | Non
     An include pattern that selects nothing is almost always a typo; a client topic blue
     does not have would get a routing document for a topic that exists on neither side.
     """
-    names = sorted(n for n in blue.topics if not any(re.fullmatch(p, n) for p in cfg.topics.exclude))
+    names = sorted(n for n in blue.topics if not any_full_match(cfg.topics.exclude, n))
     shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
     for pattern in cfg.topics.include:
-        if not any(re.fullmatch(pattern, n) and cfg.topics.selects(n) for n in names):
+        if not any(full_match(pattern, n) and cfg.topics.selects(n) for n in names):
             return (
                 f"topics.include pattern {pattern!r} selects none of blue's topics ({shown or 'blue has none'}); "
                 "fix the pattern under topics.include (patterns match whole names) or remove it"

@@ -12,13 +12,21 @@
 
 The Connect worker shares the Docker host's network: MM2 reaches both clusters at the
 addresses clients use (`127.0.0.1:<brokerPort>` for green, blue's bootstrap servers),
-which inside a bridge network would name the container itself. Its REST API is then
-`http://<docker host>:<mm2.connectRestPort>`, which the ReplicationFlow components use.
+which inside a bridge network would name the container itself. Its REST API listens on the
+Docker host's loopback only, `http://127.0.0.1:<mm2.connectRestPort>`, which the
+ReplicationFlow components use.
 
 Green's security is PLAINTEXT (every client is User:ANONYMOUS), so ANONYMOUS is a super
 user: the ACLs the ACL mirror creates are kept for the day the listener authenticates.
+Hence nothing is published beyond the Docker host's loopback (`LOOPBACK`), a remote engine
+included: whoever reached green's port or Connect's REST API could read and write every
+topic (and through a connector, blue). With a remote engine, clients and this machine reach
+them through a tunnel to that host's loopback (`ssh -L 29092:127.0.0.1:29092 -L
+8083:127.0.0.1:8083 <host>`). A SASL listener for the Docker runtime, so that green can be
+published on a network address, is a later change.
 Passwords (blue's SASL password for MM2) never appear here: the Connect worker reads them
-from a secrets file the Pulumi layer uploads as a secret (`secret_keys`).
+from a secrets file the Pulumi layer uploads as a secret (`secret_keys`); the file lives in
+the container and goes with it at `mm2-stopped`.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from urllib.parse import urlparse
 
 from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig, RuntimeKind
 from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
-from kafka_migration.planning.local_processes import ConnectWorker, KafkaNode, server_properties, worker_properties
+from kafka_migration.planning.java_text import properties_text
+from kafka_migration.planning.local_processes import ConnectWorker, KafkaNode, server_config, worker_config
 
 DATA_DIR = "/var/lib/kafka/data"
 """The image's data folder (owned by its `appuser`); the data volume is mounted there."""
@@ -43,6 +52,8 @@ HOST_PORT = 9092
 DOCKER_PORT = 19092
 CONTROLLER_PORT = 9093
 LOCAL_HOSTS = ("", "127.0.0.1", "localhost")
+LOOPBACK = "127.0.0.1"
+"""Host address every published port is bound to (Docker's HostIp), and the REST listener's address."""
 DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
@@ -52,8 +63,8 @@ class PortSpec:
 
     internal: int
     external: int
-    ip: str
-    """Host address it is bound to: loopback for a local engine, every address for a remote one."""
+    ip: str = LOOPBACK
+    """Host address it is bound to: the Docker host's loopback (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -128,11 +139,6 @@ def stable_cluster_id(seed: str) -> str:
         digest = hashlib.sha256(digest).digest()
 
 
-def properties(text: str) -> dict[str, str]:
-    """`key=value` lines (as `server_properties` and `worker_properties` write them) as a dict."""
-    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
-
-
 def kafka_env_name(key: str) -> str:
     """The `apache/kafka` image's variable for a broker property (`log.dirs` -> `KAFKA_LOG_DIRS`)."""
     return "KAFKA_" + key.replace("_", "__").replace("-", "___").replace(".", "_").upper()
@@ -143,8 +149,10 @@ def _advertised(cfg: MigrationConfig, spec: DockerRuntimeSpec) -> str:
     host = docker_host(spec)
     if host not in LOCAL_HOSTS and not cfg.green.bootstrap_servers:
         raise ValueError(
-            f"green.docker.host {spec.host!r} is a remote engine, so clients cannot reach green at 127.0.0.1; "
-            f"set green.bootstrapServers to the address they reach it at (e.g. {host}:{spec.broker_port})"
+            f"green.docker.host {spec.host!r} is a remote engine, which publishes green on its own loopback only "
+            "(PLAINTEXT, every client a super user); set green.bootstrapServers to the address clients reach it "
+            f"through, e.g. 127.0.0.1:{spec.broker_port} with `ssh -L {spec.broker_port}:127.0.0.1:{spec.broker_port} "
+            f"{host}`"
         )
     return cfg.green.resolved_bootstrap_servers.split(",")[0]
 
@@ -153,7 +161,7 @@ def broker(cfg: MigrationConfig, prefix: str, network: str, volume: str) -> Cont
     """The KRaft node: the local runtime's broker settings with the container's listeners and data folder."""
     spec = docker_spec(cfg)
     name = f"{prefix}-broker"
-    props = properties(server_properties(KafkaNode(cfg.green.alias, Path(DATA_DIR), HOST_PORT, CONTROLLER_PORT)))
+    props = server_config(KafkaNode(cfg.green.alias, Path(DATA_DIR), HOST_PORT, CONTROLLER_PORT))
     props.update(
         {
             "controller.quorum.voters": f"1@localhost:{CONTROLLER_PORT}",
@@ -162,18 +170,18 @@ def broker(cfg: MigrationConfig, prefix: str, network: str, volume: str) -> Cont
             "listener.security.protocol.map": "HOST:PLAINTEXT,DOCKER:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "inter.broker.listener.name": "DOCKER",
             "log.dirs": DATA_DIR,
-            # Every client is ANONYMOUS on a PLAINTEXT listener (see the module docstring).
+            # Every client is ANONYMOUS on a PLAINTEXT listener, published on loopback only
+            # (see the module docstring).
             "super.users": "User:ANONYMOUS",
         }
     )
     env = {kafka_env_name(k): v for k, v in props.items()}
     env["CLUSTER_ID"] = stable_cluster_id(prefix)
-    local = docker_host(spec) in LOCAL_HOSTS
     return ContainerSpec(
         name=name,
         image=spec.image,
         env=dict(sorted(env.items())),
-        ports=(PortSpec(HOST_PORT, spec.broker_port, "127.0.0.1" if local else "0.0.0.0"),),  # noqa: S104
+        ports=(PortSpec(HOST_PORT, spec.broker_port),),
         network=network,
         volumes={volume: DATA_DIR},
         healthcheck=(
@@ -196,15 +204,14 @@ def connect_worker(cfg: MigrationConfig, bootstrap: str) -> ConnectWorker:
 
 
 def connect(cfg: MigrationConfig, prefix: str, bootstrap: str) -> ContainerSpec:
-    """The Connect worker running MM2, on the Docker host's network (see the module docstring)."""
+    """The Connect worker running MM2, on the Docker host's network (see the module docstring).
+
+    Its REST listener is the local worker's, on the Docker host's loopback; the file config
+    provider may read the secrets folder only (`allowed.paths`), which the secrets upload creates.
+    """
     spec = docker_spec(cfg)
     worker = connect_worker(cfg, bootstrap)
-    props = properties(worker_properties(worker))
-    host = docker_host(spec)
-    if host not in LOCAL_HOSTS:
-        # A remote engine: the REST API must answer this machine, not only the Docker host's loopback.
-        props["listeners"] = f"http://0.0.0.0:{worker.rest_port}"
-        props["rest.advertised.host.name"] = host
+    props = worker_config(worker)
     config_file = f"{CONNECT_DIR}/connect-distributed.properties"
     return ContainerSpec(
         name=f"{prefix}-connect",
@@ -212,8 +219,8 @@ def connect(cfg: MigrationConfig, prefix: str, bootstrap: str) -> ContainerSpec:
         env={"KAFKA_HEAP_OPTS": f"-Xms{worker.heap_mb}m -Xmx{worker.heap_mb}m"},
         command=(CONNECT_SCRIPT, config_file),
         network_mode="host",
-        uploads={config_file: "".join(f"{k}={v}\n" for k, v in props.items())},
-        healthcheck=("CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{worker.rest_port}/connectors"),
+        uploads={config_file: properties_text(props)},
+        healthcheck=("CMD-SHELL", f"wget -q -O /dev/null http://{LOOPBACK}:{worker.rest_port}/connectors"),
     )
 
 
@@ -233,7 +240,7 @@ def docker_green_spec(cfg: MigrationConfig, plan: MigrationPlan, prefix: str | N
         broker=broker(cfg, prefix, network, volume),
         connect=connect(cfg, prefix, bootstrap) if plan.mm2_running else None,
         bootstrap_servers=cfg.green.resolved_bootstrap_servers,
-        connect_url=f"http://{docker_host(spec)}:{worker.rest_port}",
+        connect_url=f"http://{LOOPBACK}:{worker.rest_port}",
         secrets_file=worker.secrets_file.as_posix(),
         secret_keys=keys,
     )

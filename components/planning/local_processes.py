@@ -8,15 +8,33 @@ starts, reads or writes anything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import CONNECT_WORKER_NAME
+from kafka_migration.planning.java_text import jaas_escaped, properties_text
 
 DEFAULT_DATA_DIR = Path(".local-clusters")
 """Where local clusters and workers keep their data, relative to the Pulumi project."""
+FILE_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.FileConfigProvider"
+SECRETS_DIR = "secrets"
+"""Sub-folder of a worker's folder holding its secrets file and nothing else: all its FileConfigProvider may read."""
 SECRETS_FILE = "mm2-secrets.properties"
+"""The worker's secrets file (mode 0600 where this package writes it), in `SECRETS_DIR`."""
+CONNECT_CLIENT_OVERRIDE_POLICY = "All"
+"""`connector.client.config.override.policy` of every worker running MM2 (local, Docker, Strimzi).
+
+The narrowest policy the connectors allow: each one sets `producer.override.bootstrap.servers`
+(and the target's `security.protocol`, `sasl.*`, `ssl.truststore.*`, optionally `batch.size`)
+because in Connect mode a source connector's records go out through the worker's producer,
+which must write to the flow's *target* (see `planning.mm2`). Kafka 4.1 ships `None` (no
+override), `Principal` (only `sasl.jaas.config`, `sasl.mechanism`, `security.protocol`) and
+`All`; neither of the first two admits `bootstrap.servers`, so `All` stays. What keeps the
+override from being abused is that nobody else reaches the REST API (loopback only locally
+and on Docker, a NetworkPolicy on Kubernetes).
+"""
 
 
 @dataclass(frozen=True)
@@ -50,7 +68,7 @@ class KafkaNode:
         return self.data_dir / "kraft-logs"
 
 
-def server_properties(node: KafkaNode) -> str:
+def server_config(node: KafkaNode) -> dict[str, str]:
     """The broker+controller configuration of a local single-node cluster.
 
     ACLs are enforced by KRaft's StandardAuthorizer so that the ACL mirror and the
@@ -82,7 +100,12 @@ def server_properties(node: KafkaNode) -> str:
         "allow.everyone.if.no.acl.found": "true",
         "log.retention.check.interval.ms": "10000",
     }
-    return "".join(f"{k}={v}\n" for k, v in props.items())
+    return props
+
+
+def server_properties(node: KafkaNode) -> str:
+    """`server_config` as the broker's `server.properties` (escaped for `java.util.Properties`)."""
+    return properties_text(server_config(node))
 
 
 @dataclass(frozen=True)
@@ -114,8 +137,13 @@ class ConnectWorker:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
+    def secrets_dir(self) -> Path:
+        """The folder holding the secrets file only: what the worker's `FileConfigProvider` may read (allowed.paths)."""
+        return self.data_dir / SECRETS_DIR
+
+    @property
     def secrets_file(self) -> Path:
-        return self.data_dir / SECRETS_FILE
+        return self.secrets_dir / SECRETS_FILE
 
     @property
     def storage_topics(self) -> tuple[str, str, str]:
@@ -127,8 +155,18 @@ class ConnectWorker:
         )
 
 
-def worker_properties(worker: ConnectWorker) -> str:
-    """The distributed worker's configuration (REST on loopback, byte converters, overrides allowed)."""
+def worker_config(worker: ConnectWorker) -> dict[str, str]:
+    """The distributed worker's configuration: REST on loopback only, byte converters, the secrets folder only.
+
+    Raises ValueError when the worker's folder cannot be an `allowed.paths` entry (a comma
+    would split it in two).
+    """
+    allowed = worker.secrets_dir.as_posix()
+    if "," in allowed:
+        raise ValueError(
+            f"the Connect worker's folder {allowed!r} contains ',', which would split the file config provider's "
+            "allowed.paths in two; use a data folder whose path has no comma"
+        )
     configs, offsets, status = worker.storage_topics
     rf = str(worker.storage_replication_factor)
     props = {
@@ -149,14 +187,35 @@ def worker_properties(worker: ConnectWorker) -> str:
         "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
         "header.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
         "offset.flush.interval.ms": "1000",
-        "connector.client.config.override.policy": "All",
+        "connector.client.config.override.policy": CONNECT_CLIENT_OVERRIDE_POLICY,
         "scheduled.rebalance.max.delay.ms": "0",
         "plugin.discovery": "service_load",
         # Connectors reference credentials as ${file:...}; the REST API never shows them.
         "config.providers": "file",
-        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
+        "config.providers.file.class": FILE_CONFIG_PROVIDER,
+        # KIP-993 (Kafka 3.8+): a connector config can read files in this folder only, not
+        # any file the worker's user can read (the folder must exist when the worker starts).
+        "config.providers.file.param.allowed.paths": allowed,
     }
-    return "".join(f"{k}={v}\n" for k, v in props.items())
+    return props
+
+
+def worker_properties(worker: ConnectWorker) -> str:
+    """`worker_config` as `connect-distributed.properties` (escaped for `java.util.Properties`)."""
+    return properties_text(worker_config(worker))
+
+
+def secrets_properties(secrets: Mapping[str, str]) -> str:
+    r"""The secrets file's text: `<alias>.password` -> that password, sorted by key.
+
+    Its values are read only through `${file:<secrets file>:<alias>.password}` placeholders
+    that stand *inside the double quotes* of a `sasl.jaas.config` option (`planning.mm2`).
+    Connect substitutes a placeholder verbatim before Kafka's `JaasConfig` parses the result,
+    so each value is stored JAAS-escaped (a `"` or `\` in a password would otherwise end
+    or bend the quoted string), then escaped again for `java.util.Properties`.
+    """
+    header = "# MM2's passwords, JAAS-escaped (planning.local_processes.secrets_properties)\n"
+    return header + properties_text({k: jaas_escaped(v) for k, v in sorted(secrets.items())})
 
 
 def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) -> ConnectWorker:

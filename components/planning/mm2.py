@@ -11,7 +11,14 @@ Each flow X->Y is three connectors on the Connect worker:
 
 In Connect mode the framework writes a source connector's records with the *worker's*
 producer, so every connector overrides `producer.override.bootstrap.servers` with the
-cluster it writes to; the worker allows it (`connector.client.config.override.policy=All`).
+cluster it writes to; the worker allows it (`connector.client.config.override.policy=All`,
+the narrowest Kafka's policies that admits `bootstrap.servers`: see
+`planning.local_processes.CONNECT_CLIENT_OVERRIDE_POLICY`).
+
+A `sasl.jaas.config` is built by `planning.java_text.jaas_config`: every option value quoted
+and escaped, the password a config-provider placeholder that the worker substitutes
+verbatim, which is why the secrets file stores it JAAS-escaped
+(`planning.local_processes.secrets_properties`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kafka_migration.config.model import ClusterSpec, MigrationConfig, Mm2Settings, Strategy
+from kafka_migration.planning.java_text import jaas_config
 from kafka_migration.planning.naming import ConnectorKind, connector_name
 
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
@@ -144,15 +152,19 @@ LOGIN_MODULES = {
 }
 
 
+def sasl_jaas_config(cluster: ClusterSpec, password_reference: str) -> str:
+    """The cluster's `sasl.jaas.config` with `password_reference` (a config-provider placeholder) as its password."""
+    sec = cluster.security
+    if sec.sasl_mechanism is None or sec.username is None:
+        raise ValueError(f"cluster {cluster.alias} has no SASL mechanism and username to build a JAAS config from")
+    return jaas_config(LOGIN_MODULES[sec.sasl_mechanism], {"username": sec.username, "password": password_reference})
+
+
 def endpoint(cluster: ClusterSpec, secrets_file: str) -> Endpoint:
     """MM2's view of a cluster: its password is a `${file:...}` reference, never the value."""
     props = cluster.security.client_properties()
-    sec = cluster.security
-    if sec.sasl_mechanism:
-        reference = f"${{file:{secrets_file}:{cluster.alias}.password}}"
-        props["sasl.jaas.config"] = (
-            f'{LOGIN_MODULES[sec.sasl_mechanism]} required username="{sec.username}" password="{reference}";'
-        )
+    if cluster.security.sasl_mechanism:
+        props["sasl.jaas.config"] = sasl_jaas_config(cluster, f"${{file:{secrets_file}:{cluster.alias}.password}}")
     return Endpoint(cluster.alias, cluster.resolved_bootstrap_servers, props)
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 from pydantic.alias_generators import to_camel
 
 from kafka_migration.config.model import ClientGroup, ClientRole, MigrationConfig, Strategy
+from kafka_migration.config.redact import scrub_message, shown_value
 from kafka_migration.planning.naming import remote_topic
 from kafka_migration.planning.phases import Step, reverse_flow_active
 
@@ -156,11 +157,14 @@ def _require_fields(body: Mapping[str, Any]) -> None:
 
 
 def _describe(err: ValidationError) -> str:
-    """One line per invalid field: `field 'x': why (got value)`."""
-    problems = [
-        f"field {'.'.join(str(part) for part in e['loc'])!r}: {e['msg']} (got {e.get('input')!r})"
-        for e in err.errors(include_url=False)
-    ]
+    """One line per invalid field: `field 'x': why (got value)`, a value that may be a secret redacted."""
+    problems = []
+    for e in err.errors(include_url=False):
+        loc, got = tuple(e["loc"]), e.get("input")
+        problems.append(
+            f"field {'.'.join(str(part) for part in loc)!r}: {scrub_message(e['msg'], loc, got)} "
+            f"(got {shown_value(loc, got)})"
+        )
     return "routing document refused: " + "; ".join(problems)
 
 

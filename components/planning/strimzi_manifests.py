@@ -17,6 +17,16 @@ What a step becomes:
 Passwords never appear in a manifest. Connectors read them through Strimzi's Kubernetes
 secret config provider (`${strimzisecrets:<namespace>/<secret>:<key>}`) from one Secret
 whose keys are `<alias>.password`; the Pulumi layer fills it from the stack's secrets.
+(No `FileConfigProvider` of ours runs there, so no `allowed.paths` of ours either: Strimzi
+appends its own `strimzifile`/`strimzidir` providers, which it uses itself, and sets them up.)
+
+Connect's REST API (port 8083) answers only a `NetworkPolicy` of ours,
+`<connect>-connect-rest-api` (`connect_network_policy`): the Strimzi Cluster Operator's pods,
+the Connect pods themselves, and pods of green's namespace labelled `kafkamig.io/tooling:
+"true"` (where `pulumi up`, the gates and `status` run when `mm2.connectUrl` names the
+`-connect-api` Service). Strimzi creates its own `<connect>-connect` policy for a KafkaConnect
+with connector resources (operator and Connect pods); NetworkPolicies add up, so ours only
+admits the tooling on top and keeps the door shut where policy generation is turned off.
 """
 
 from __future__ import annotations
@@ -33,15 +43,17 @@ from typing import Any
 from kafka_migration.config.model import ClusterSpec, KubernetesRuntimeSpec, MigrationConfig, RuntimeKind, Strategy
 from kafka_migration.planning.cluster_inventory import AclEntry
 from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
+from kafka_migration.planning.java_text import jaas_escaped
+from kafka_migration.planning.local_processes import CONNECT_CLIENT_OVERRIDE_POLICY
 from kafka_migration.planning.mm2 import (
     BYTES,
-    LOGIN_MODULES,
     Endpoint,
     FlowSpec,
     connector_configs,
     endpoint,
     flow_spec,
     remote_topic_replication_factor,
+    sasl_jaas_config,
 )
 from kafka_migration.planning.naming import connect_storage_topics
 
@@ -55,7 +67,14 @@ FLOW_LABEL = "kafkamig.io/flow"
 ROLE_LABEL = "kafkamig.io/role"
 """On every KafkaTopic: `mirror` (MM2 writes it) or `local` (producers on green write it)."""
 CLIENT_GROUP_LABEL = "kafkamig.io/client-group"
+TOOLING_LABEL = "kafkamig.io/tooling"
+"""On the pods (in green's namespace) that run this migration's tooling: `pulumi up`, gates, `status`.
+
+With `TOOLING_LABEL: "true"` a pod may call Connect's REST API (`connect_network_policy`).
+"""
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kafka-migration"}
+STRIMZI_KIND_LABEL = "strimzi.io/kind"
+STRIMZI_NAME_LABEL = "strimzi.io/name"
 
 CLIENT_PORT = 9092
 """Port of the clients' listener; `ClusterSpec.resolved_bootstrap_servers` assumes it."""
@@ -117,6 +136,15 @@ class StrimziNames:
         return f"{self.connect}-connect"
 
     @property
+    def connect_pod_labels(self) -> dict[str, str]:
+        """The labels Strimzi gives the Connect pods (its `strimziSelectorLabels`: cluster, name, kind)."""
+        return {
+            CLUSTER_LABEL: self.connect,
+            STRIMZI_NAME_LABEL: f"{self.connect}-connect",
+            STRIMZI_KIND_LABEL: "KafkaConnect",
+        }
+
+    @property
     def connect_url(self) -> str:
         """The Connect REST API (Strimzi's `<connect>-connect-api` Service)."""
         return f"http://{self.connect}-connect-api.{self.namespace}.svc:{CONNECT_REST_PORT}"
@@ -141,7 +169,8 @@ class StrimziManifests:
     topics: tuple[Manifest, ...]
     users: tuple[Manifest, ...]
     connect: tuple[Manifest, ...]
-    """The `Role` and `RoleBinding` that let Connect read the credentials Secret, then the `KafkaConnect`."""
+    """The `Role` and `RoleBinding` that let Connect read the credentials Secret, the `NetworkPolicy` guarding its
+    REST API, then the `KafkaConnect` (always last)."""
     connectors: tuple[Manifest, ...]
     routing: tuple[Manifest, ...]
     credential_keys: dict[str, str]
@@ -248,6 +277,16 @@ def _check_security(cfg: MigrationConfig) -> None:
             f"blue.security.caFile {cfg.blue.security.ca_file!r} is a file on this machine, which the MirrorMaker 2 "
             "pods cannot read; remove it (blue's certificates must then chain to the pods' default trust store)"
         )
+    for name, cluster in (("blue", cfg.blue), ("green", cfg.green)):
+        password = cluster.security.password
+        if password is not None and jaas_escaped(password.get_secret_value()) != password.get_secret_value():
+            # The Secret holds the raw password (the User Operator sets green's SCRAM password from
+            # it) and Strimzi's provider substitutes it verbatim inside MM2's quoted JAAS option.
+            raise ValueError(
+                f"{name}.security.password contains a backslash, a double quote or a line break, which Strimzi's "
+                "secret provider would put unescaped inside MM2's sasl.jaas.config; on Kubernetes choose a password "
+                "without them (and set it with `pulumi config set --secret`)"
+            )
 
 
 def _sasl(cluster: ClusterSpec) -> bool:
@@ -429,11 +468,7 @@ def _mm2_endpoints(cfg: MigrationConfig, names: StrimziNames, flow: FlowSpec) ->
         ep = endpoint(cluster, secrets_file="")
         props = dict(ep.client_properties)
         if cluster.security.sasl_mechanism:
-            ref = names.secret_reference(_password_key(cluster))
-            props["sasl.jaas.config"] = (
-                f"{LOGIN_MODULES[cluster.security.sasl_mechanism]} required "
-                f'username="{cluster.security.username}" password="{ref}";'
-            )
+            props["sasl.jaas.config"] = sasl_jaas_config(cluster, names.secret_reference(_password_key(cluster)))
         bootstrap = ep.bootstrap_servers
         if cluster.alias == cfg.green.alias:
             bootstrap = names.bootstrap_servers
@@ -517,8 +552,9 @@ def kafka_connect(cfg: MigrationConfig, plan: MigrationPlan) -> Manifest:
             "value.converter": BYTES,
             "header.converter": BYTES,
             "offset.flush.interval.ms": "1000",
-            # Each connector writes to its own target cluster (see planning/mm2.py).
-            "connector.client.config.override.policy": "All",
+            # Each connector writes to its own target cluster: `All` is the narrowest policy
+            # that admits producer.override.bootstrap.servers (CONNECT_CLIENT_OVERRIDE_POLICY).
+            "connector.client.config.override.policy": CONNECT_CLIENT_OVERRIDE_POLICY,
             # Connectors reference passwords as ${strimzisecrets:...}; the REST API never shows them.
             "config.providers": CONFIG_PROVIDER,
             f"config.providers.{CONFIG_PROVIDER}.class": CONFIG_PROVIDER_CLASS,
@@ -567,6 +603,43 @@ def connect_secret_access(cfg: MigrationConfig) -> list[Manifest]:
     ]
 
 
+def connect_network_policy(cfg: MigrationConfig) -> Manifest:
+    """The `NetworkPolicy` guarding Connect's REST API: port 8083 of the Connect pods, from three peers only.
+
+    - the Strimzi Cluster Operator (`strimzi.io/kind: cluster-operator`) in any namespace, as
+      Strimzi's own policy admits it when it does not know the operator's namespace: it
+      manages the KafkaConnectors through this API;
+    - the Connect pods themselves: a worker forwards connector requests to the group's leader;
+    - pods of green's namespace labelled `TOOLING_LABEL: "true"`: this migration's tooling.
+
+    It selects only the Connect pods and only restricts ingress (nothing else of theirs
+    listens: no metrics or JMX port is configured).
+    """
+    names = strimzi_names(cfg)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(f"{names.connect}-connect-rest-api", names.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": names.connect_pod_labels},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "ports": [{"protocol": "TCP", "port": CONNECT_REST_PORT}],
+                    "from": [
+                        {
+                            "namespaceSelector": {},
+                            "podSelector": {"matchLabels": {STRIMZI_KIND_LABEL: "cluster-operator"}},
+                        },
+                        {"podSelector": {"matchLabels": names.connect_pod_labels}},
+                        {"podSelector": {"matchLabels": {TOOLING_LABEL: "true"}}},
+                    ],
+                }
+            ],
+        },
+    }
+
+
 def routing_config_maps(cfg: MigrationConfig, plan: MigrationPlan) -> list[Manifest]:
     """One `ConfigMap kafka-routing-<client-group>` per client group, `routing.json` holding its document."""
     names = strimzi_names(cfg)
@@ -597,7 +670,7 @@ def strimzi_manifests(cfg: MigrationConfig, plan: MigrationPlan) -> StrimziManif
         kafka=(kafka(cfg), node_pool(cfg)) if green else (),
         topics=tuple(kafka_topics(cfg, plan)) if green else (),
         users=tuple(kafka_users(cfg, plan)) if green else (),
-        connect=(*connect_secret_access(cfg), kafka_connect(cfg, plan)) if green else (),
+        connect=(*connect_secret_access(cfg), connect_network_policy(cfg), kafka_connect(cfg, plan)) if green else (),
         connectors=tuple(kafka_connectors(cfg, plan)) if green else (),
         routing=tuple(routing_config_maps(cfg, plan)),
         credential_keys=credential_keys(cfg),

@@ -13,6 +13,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, StackValidationArgs
 
 from kafka_migration.config.model import Phase
+from kafka_migration.config.patterns import PatternError, full_match
 from kafka_migration.planning.naming import ConnectorKind
 from kafka_migration.planning.phases import Step
 from kafka_migration.policies.connectors import Connector, connectors
@@ -45,12 +46,17 @@ def _patterns(value: Any, default: str) -> list[str] | None:
 
 
 def _selects(include: list[str], exclude: list[str], topic: str) -> bool:
+    """MM2's selection (`patterns.full_match`); a pattern outside the shared subset selects only its own text.
+
+    Such a pattern is not name-like, so `topics_overlap` still counts its selection as one that may overlap.
+    """
+
     def matches(patterns: list[str]) -> bool:
         for p in patterns:
             try:
-                if re.fullmatch(p, topic):
+                if full_match(p, topic):
                     return True
-            except re.error:
+            except PatternError:
                 if p == topic:
                     return True
         return False

@@ -6,13 +6,13 @@ stack; no-blue-deletion-while-routed keeps blue's topics while any client group 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from kafka_migration.config.model import DEFAULT_TOPIC_EXCLUDES
+from kafka_migration.config.patterns import any_full_match
 from kafka_migration.policies.connectors import connectors
 from kafka_migration.policies.inputs import UNKNOWN, as_bool, as_int, get, items, keys
 from kafka_migration.policies.scope import (
@@ -140,7 +140,7 @@ def validate_production_replication_factors(args: StackValidationArgs, report_vi
 
 def is_internal_topic(topic: str) -> bool:
     """Kafka's, Connect's and MM2's own topics (never migrated; MM2's are removed at mm2-stopped)."""
-    return any(re.fullmatch(p, topic) for p in DEFAULT_TOPIC_EXCLUDES)
+    return any_full_match(DEFAULT_TOPIC_EXCLUDES, topic)
 
 
 def _under_blue_fence(resource: PolicyResource) -> bool:

@@ -52,6 +52,7 @@ BLUE = ClusterInventory(
 COMPONENT_NAMES = {"Kafka": "migration-green", "KafkaNodePool": "migration-green", "KafkaTopic": "migration-topics"}
 COMPONENT_NAMES |= {"KafkaUser": "migration-acls", "KafkaConnect": "migration-mm2", "KafkaConnector": "migration-mm2"}
 COMPONENT_NAMES |= {"Role": "migration-mm2", "RoleBinding": "migration-mm2", "ConfigMap": "migration-routing"}
+COMPONENT_NAMES |= {"NetworkPolicy": "migration-mm2"}
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,12 @@ from kafka_migration.planning.docker_containers import (
     DATA_DIR,
     docker_green_spec,
     kafka_env_name,
-    properties,
     stable_cluster_id,
 )
+from kafka_migration.planning.local_processes import secrets_properties
 from kafka_migration.planning.phases import Step, config_steps
 from tests.unit.builders import make_config
+from tests.unit.java_readers import load_properties
 
 BLUE_PASSWORD = "blue-pw-0d3a"
 BLUE = ClusterInventory("blue-id", 1, {"orders": TopicInfo("orders", 3, 1), "payments": TopicInfo("payments", 1, 1)})
@@ -82,32 +83,60 @@ def test_connect_worker_runs_mm2_on_the_host_network_only_while_mm2_runs() -> No
     assert spec.connect.network_mode == "host"
     assert spec.connect.command == (CONNECT_SCRIPT, "/var/lib/kafka-connect/connect-distributed.properties")
     [text] = spec.connect.uploads.values()
-    props = properties(text)
+    props = load_properties(text)
     assert props["bootstrap.servers"] == "127.0.0.1:29092"
     assert props["listeners"] == "http://127.0.0.1:28083"
     assert props["config.providers"] == "file"
     assert props["config.storage.topic"] == "mm2-configs.migration.internal"
     assert BLUE_PASSWORD not in text
     assert spec.connect_url == "http://127.0.0.1:28083"
-    assert spec.secrets_file == "/var/lib/kafka-connect/mm2-secrets.properties"
+    assert spec.secrets_file == "/var/lib/kafka-connect/secrets/mm2-secrets.properties"
     assert spec.secret_keys == {"A.password": "A"}
 
 
-def test_a_remote_engine_publishes_on_every_address_and_advertises_green_bootstrap_servers() -> None:
-    cfg = docker_config(docker={"host": "tcp://docker-1.example:2376"}, bootstrapServers="docker-1.example:9092")
+def test_the_worker_reads_files_of_its_secrets_folder_only_and_allows_the_overrides_mm2_needs() -> None:
+    cfg = docker_config()
     spec = docker_green_spec(cfg, plan_at(cfg, Step(Phase.REPLICATING)))
-    assert spec.broker.ports[0].ip == "0.0.0.0"
-    assert spec.broker.env["KAFKA_ADVERTISED_LISTENERS"].startswith("HOST://docker-1.example:9092,")
     assert spec.connect is not None
-    props = properties(spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"])
-    assert (props["listeners"], props["rest.advertised.host.name"]) == ("http://0.0.0.0:28083", "docker-1.example")
-    assert spec.connect_url == "http://docker-1.example:28083"
+    props = load_properties(spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"])
+    assert props["config.providers.file.class"] == "org.apache.kafka.common.config.provider.FileConfigProvider"
+    assert props["config.providers.file.param.allowed.paths"] == "/var/lib/kafka-connect/secrets"
+    assert spec.secrets_file.rpartition("/")[0] == props["config.providers.file.param.allowed.paths"]
+    assert props["connector.client.config.override.policy"] == "All"
+
+
+@pytest.mark.parametrize(
+    "green",
+    [
+        {},
+        {"docker": {"host": "tcp://docker-1.example:2376", "brokerPort": 29092}, "bootstrapServers": "127.0.0.1:29092"},
+        {"docker": {"host": "ssh://ops@docker-1", "brokerPort": 29092}, "bootstrapServers": "docker-1.example:29092"},
+    ],
+)
+def test_nothing_is_published_beyond_the_docker_hosts_loopback(green: dict[str, Any]) -> None:
+    """Green is PLAINTEXT with ANONYMOUS a super user: a local or a remote engine publishes on its loopback only."""
+    cfg = docker_config(**green)
+    spec = docker_green_spec(cfg, plan_at(cfg, Step(Phase.REPLICATING)))
+    for container in (spec.broker, spec.connect):
+        assert container is not None
+        assert all(p.ip == "127.0.0.1" for p in container.ports), container.name
+    assert [(p.internal, p.external) for p in spec.broker.ports] == [(9092, 29092)]
+    assert spec.broker.env["KAFKA_SUPER_USERS"] == "User:ANONYMOUS"
+    assert spec.connect is not None and spec.connect.network_mode == "host" and spec.connect.ports == ()
+    props = load_properties(spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"])
+    assert (props["listeners"], props["rest.advertised.host.name"]) == ("http://127.0.0.1:28083", "127.0.0.1")
+    assert spec.connect_url == "http://127.0.0.1:28083"
+    if green:
+        assert spec.broker.env["KAFKA_ADVERTISED_LISTENERS"].startswith(f"HOST://{green['bootstrapServers']},")
 
 
 @pytest.mark.parametrize(
     ("green", "message"),
     [
-        ({"docker": {"host": "ssh://ops@docker-1"}}, "set green.bootstrapServers to the address they reach it at"),
+        (
+            {"docker": {"host": "ssh://ops@docker-1"}},
+            r"publishes green on its own loopback only .*set green\.bootstrapServers.*ssh -L 9092:127\.0\.0\.1:9092",
+        ),
         ({"brokers": 3}, "runs one broker, got green.brokers=3; set brokers: 1"),
         (
             {"security": {"protocol": "SASL_PLAINTEXT", "saslMechanism": "PLAIN", "username": "u", "password": "p"}},
@@ -227,8 +256,9 @@ def test_worker_reads_blues_password_from_a_secret_upload() -> None:
     assert worker["uploads"][rpc._special_sig_key] == rpc._special_secret_sig
     config, secrets = worker["uploads"]["value"]
     assert BLUE_PASSWORD not in config["content"]
-    assert secrets["file"] == outputs["secrets_file"] == "/var/lib/kafka-connect/mm2-secrets.properties"
-    assert secrets["content"] == f"A.password={BLUE_PASSWORD}\n"
+    assert secrets["file"] == outputs["secrets_file"] == "/var/lib/kafka-connect/secrets/mm2-secrets.properties"
+    assert secrets["content"] == secrets_properties({"A.password": BLUE_PASSWORD})
+    assert load_properties(secrets["content"]) == {"A.password": BLUE_PASSWORD}
     assert outputs["uploads_secret"] is True
     assert outputs["connect_url"] == "http://127.0.0.1:28083"
 

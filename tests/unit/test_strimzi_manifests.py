@@ -10,21 +10,25 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 from typing import Any
 
 import pulumi
 import pytest
 from pulumi.runtime import rpc
+from pydantic import SecretStr
 
 from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan, plan_migration
 from kafka_migration.planning.phases import Step, config_steps
 from kafka_migration.planning.strimzi_manifests import (
+    CONNECT_REST_PORT,
     DNS_SUBDOMAIN,
     FLOW_LABEL,
     ROUTING_KEY,
     STRIMZI_API_VERSION,
+    TOOLING_LABEL,
     StrimziManifests,
     connector_resource_name,
     hashed_name,
@@ -212,7 +216,7 @@ def routing(*groups: str) -> set[str]:
 
 def test_bidirectional_walk_changes_only_what_each_step_moves() -> None:
     got = changes(k8s_config("bidirectional"))
-    assert len(got["green-provisioned"]) == 21
+    assert len(got["green-provisioned"]) == 22
     del got["green-provisioned"]
     assert got == {
         "replicating": CONNECT | connectors("A-to-B"),
@@ -231,7 +235,7 @@ def test_bidirectional_walk_changes_only_what_each_step_moves() -> None:
 
 def test_one_way_walk_changes_only_what_each_step_moves() -> None:
     got = changes(k8s_config("one-way"))
-    assert len(got["green-provisioned"]) == 15
+    assert len(got["green-provisioned"]) == 16
     del got["green-provisioned"]
     assert got == {
         "replicating": CONNECT | connectors("A-to-B"),
@@ -432,6 +436,152 @@ def test_hashed_names_keep_topics_apart_that_clean_up_alike() -> None:
     assert all(DNS_SUBDOMAIN.match(hashed_name(t)) for t in odd), [hashed_name(t) for t in odd]
 
 
+# --- Connect's REST API is closed to all but the operator, Connect itself and the migration's tooling -------------
+
+LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+SELECTOR_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
+
+
+def selector_errors(selector: Any, where: str) -> list[str]:
+    """A metav1.LabelSelector: matchLabels (label key -> value) and matchExpressions, nothing else."""
+    if not isinstance(selector, dict):
+        return [f"{where}: not an object"]
+    found = [f"{where}.{k}: unknown field" for k in selector if k not in ("matchLabels", "matchExpressions")]
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if not LABEL_KEY.match(key) or len(key.rpartition("/")[0]) > 253:
+            found.append(f"{where}.matchLabels: {key!r} is not a label key")
+        found += [
+            f"{where}.matchLabels.{key}: {e}"
+            for e in metadata_errors({"name": "x", "namespace": "x", "labels": {key: value}})
+        ]
+    for expr in selector.get("matchExpressions") or []:
+        if set(expr) - {"key", "operator", "values"} or expr.get("operator") not in SELECTOR_OPERATORS:
+            found.append(f"{where}.matchExpressions: {expr!r} is not a label selector requirement")
+    return found
+
+
+def network_policy_errors(policy: dict[str, Any]) -> list[str]:
+    """What the API server would refuse (or prune) in a networking.k8s.io/v1 NetworkPolicy: a structural check."""
+    found = metadata_errors(policy.get("metadata", {}))
+    if (policy.get("apiVersion"), policy.get("kind")) != ("networking.k8s.io/v1", "NetworkPolicy"):
+        found.append("not a networking.k8s.io/v1 NetworkPolicy")
+    found += [f"{k}: unknown field" for k in policy if k not in ("apiVersion", "kind", "metadata", "spec")]
+    spec = policy.get("spec", {})
+    found += [f"spec.{k}: unknown field" for k in spec if k not in ("podSelector", "policyTypes", "ingress", "egress")]
+    if "podSelector" not in spec:
+        found.append("spec.podSelector: required")
+    found += selector_errors(spec.get("podSelector", {}), "spec.podSelector")
+    if not set(spec.get("policyTypes", [])) <= {"Ingress", "Egress"}:
+        found.append(f"spec.policyTypes: {spec.get('policyTypes')!r}")
+    for i, rule in enumerate(spec.get("ingress", [])):
+        where = f"spec.ingress[{i}]"
+        found += [f"{where}.{k}: unknown field" for k in rule if k not in ("from", "ports")]
+        for j, port in enumerate(rule.get("ports", [])):
+            number = port.get("port")
+            if set(port) - {"protocol", "port", "endPort"} or port.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+                found.append(f"{where}.ports[{j}]: {port!r}")
+            if not (isinstance(number, str) or (isinstance(number, int) and 1 <= number <= 65535)):
+                found.append(f"{where}.ports[{j}].port: {number!r}")
+        for j, peer in enumerate(rule.get("from", [])):
+            peer_where = f"{where}.from[{j}]"
+            if not peer or set(peer) - {"podSelector", "namespaceSelector", "ipBlock"}:
+                found.append(f"{peer_where}: {peer!r} is not a NetworkPolicyPeer")
+            if "ipBlock" in peer and len(peer) > 1:
+                found.append(f"{peer_where}: ipBlock cannot be combined with selectors")
+            for field in ("podSelector", "namespaceSelector"):
+                if field in peer:
+                    found += selector_errors(peer[field], f"{peer_where}.{field}")
+    return found
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """matchLabels semantics (the only part these policies use); `{}` selects everything."""
+    assert not selector.get("matchExpressions")
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+def admits(policy: dict[str, Any], pod: dict[str, str], namespace: str, port: int) -> bool:
+    """Whether `policy` lets a pod (labels, namespace) reach `port` of the pods it selects (NetworkPolicy v1 rules)."""
+    own = policy["metadata"]["namespace"]
+    for rule in policy["spec"]["ingress"]:
+        if rule.get("ports") and not any(p["port"] == port for p in rule["ports"]):
+            continue
+        for peer in rule.get("from", [{}]):
+            in_namespace = "namespaceSelector" in peer or namespace == own  # no namespace labels are used here
+            if in_namespace and selects(peer.get("podSelector", {}), pod):
+                return True
+    return False
+
+
+CONNECT_POD = {"strimzi.io/cluster": "b-mm2", "strimzi.io/name": "b-mm2-connect", "strimzi.io/kind": "KafkaConnect"}
+
+
+def connect_policy(manifests: StrimziManifests) -> dict[str, Any]:
+    [policy] = [m for m in manifests.connect if m["kind"] == "NetworkPolicy"]
+    return policy
+
+
+@pytest.mark.parametrize("security", sorted(SECURITY))
+def test_the_connect_network_policy_is_a_valid_network_policy_at_every_step(security: str) -> None:
+    for step, manifests in walk(k8s_config(security=security))[1:]:
+        policy = connect_policy(manifests)
+        assert network_policy_errors(policy) == [], step.describe()
+        assert manifests.connect[-1]["kind"] == "KafkaConnect"  # the policy exists before Connect's pods
+    assert network_policy_errors({**policy, "spec": {"podSelector": {"matchLabel": {}}}}) == [
+        "spec.podSelector.matchLabel: unknown field"
+    ]
+
+
+def test_only_the_operator_connect_and_the_tooling_reach_the_rest_api() -> None:
+    policy = connect_policy(at(k8s_config(), Phase.REPLICATING))
+    assert policy["metadata"]["name"] == "b-mm2-connect-rest-api"  # not Strimzi's own `b-mm2-connect`
+    assert policy["metadata"]["namespace"] == "kafka"
+    # Selects the pods Strimzi labels as this KafkaConnect's, and only restricts what reaches them.
+    assert policy["spec"]["podSelector"] == {"matchLabels": CONNECT_POD}
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    operator = {"strimzi.io/kind": "cluster-operator", "name": "strimzi-cluster-operator"}
+    tooling = {TOOLING_LABEL: "true"}
+    assert admits(policy, operator, "strimzi", CONNECT_REST_PORT)
+    assert admits(policy, operator, "kafka", CONNECT_REST_PORT)
+    assert admits(policy, CONNECT_POD, "kafka", CONNECT_REST_PORT)
+    assert admits(policy, tooling, "kafka", CONNECT_REST_PORT)
+    assert not admits(policy, tooling, "apps", CONNECT_REST_PORT)  # the tooling label counts in green's namespace only
+    assert not admits(policy, {TOOLING_LABEL: "yes"}, "kafka", CONNECT_REST_PORT)
+    assert not admits(policy, {"app": "orders-service"}, "kafka", CONNECT_REST_PORT)
+    assert not admits(policy, {**CONNECT_POD, "strimzi.io/cluster": "other"}, "kafka", CONNECT_REST_PORT)
+    assert not admits(policy, CONNECT_POD, "other", CONNECT_REST_PORT)
+    assert not admits(policy, operator, "strimzi", 9404)  # no other port of the Connect pods is opened
+
+
+def test_connect_allows_the_client_overrides_mm2_uses_and_no_file_provider_of_ours() -> None:
+    manifests = at(k8s_config(), Phase.BIDIRECTIONAL)
+    config = manifests.connect[-1]["spec"]["config"]
+    assert config["connector.client.config.override.policy"] == "All"
+    assert not any(".file." in k for k in config) and config["config.providers"] == "strimzisecrets"
+    overrides = {
+        k.removeprefix("producer.override.")
+        for c in manifests.connectors
+        for k in c["spec"]["config"]
+        if k.startswith(("producer.override.", "consumer.override.", "admin.override."))
+    }
+    # `Principal` would admit only sasl.jaas.config, sasl.mechanism and security.protocol.
+    assert "bootstrap.servers" in overrides and overrides - {"sasl.jaas.config", "sasl.mechanism", "security.protocol"}
+
+
+@pytest.mark.parametrize("password", ['pa"ss', "pa\\ss"])
+@pytest.mark.parametrize("cluster", ["blue", "green"])
+def test_a_password_the_secret_provider_cannot_quote_is_refused(cluster: str, password: str) -> None:
+    cfg = k8s_config(security="SASL_SSL")
+    spec = getattr(cfg, cluster)
+    security = spec.security.model_copy(update={"password": SecretStr(password)})
+    cfg = cfg.model_copy(update={cluster: spec.model_copy(update={"security": security})})
+    with pytest.raises(ValueError, match=rf"{cluster}\.security\.password contains a backslash, a double quote") as err:
+        at(cfg, Phase.GREEN_PROVISIONED)
+    assert password not in str(err.value)
+
+
 # --- What Strimzi cannot express is refused with the fix -----------------------------------------------------
 
 
@@ -570,6 +720,10 @@ def test_every_object_is_a_child_of_its_component_with_the_same_urn_at_every_ste
     )
     assert (
         "kafkamig:index:StrimziMirrorMaker2$kubernetes:core/v1:Secret::migration-mm2-secret-b-mm2-credentials" in urns
+    )
+    assert (
+        "kafkamig:index:StrimziMirrorMaker2$kubernetes:networking.k8s.io/v1:NetworkPolicy::"
+        "migration-mm2-networkpolicy-b-mm2-connect-rest-api" in urns
     )
     parents = {u.split("$")[0] for u in urns if "kubernetes:kafka.strimzi.io" in u}
     assert parents == {f"kafkamig:index:Strimzi{c}" for c in ("Green", "Topics", "Users", "MirrorMaker2")}

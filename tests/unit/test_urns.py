@@ -82,3 +82,16 @@ def test_connectors_exist_at_every_step_and_only_their_enabled_flag_changes() ->
         assert len(connectors) == 6
         names = names or set(connectors)
         assert set(connectors) == names
+
+
+def test_the_local_worker_is_only_started_and_stopped_across_steps() -> None:
+    """Same URN and the same restart inputs (`config_digest` included) at every step: a step never restarts it."""
+    cfg = make_config(topics={"include": ["orders", "payments", "audit.*"]})
+    seen = []
+    for step in config_steps(cfg)[1:]:
+        [worker] = [v for k, v in resources_at(cfg, step).items() if k[0].endswith("kafkamig:LocalConnectWorker")]
+        seen.append(worker)
+    assert len({w["config_digest"] for w in seen}) == 1 and len(seen[0]["config_digest"]) == 64
+    for field in ("name", "data_dir", "rest_port", "metrics_port", "bootstrap_servers", "heap_mb"):
+        assert len({str(w[field]) for w in seen}) == 1, field
+    assert {w["running"] for w in seen} == {True, False}

@@ -18,6 +18,7 @@ import pulumi_docker as docker
 from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.docker_containers import ContainerSpec, DockerGreenSpec, docker_green_spec, docker_spec
+from kafka_migration.planning.local_processes import secrets_properties
 
 GREEN_TYPE = "kafkamig:index:DockerGreen"
 MM2_TYPE = "kafkamig:index:DockerMirrorMaker2"
@@ -115,7 +116,7 @@ class DockerMirrorMaker2(pulumi.ComponentResource):
     """The Connect worker running MM2's connectors (managed by the ReplicationFlow components over REST)."""
 
     connect_url: pulumi.Output[str]
-    """Connect's REST API, published on the Docker host."""
+    """Connect's REST API, on the Docker host's loopback."""
     metrics_url: pulumi.Output[str | None]
     """None: the image has no Prometheus exporter."""
     secrets_file: str
@@ -127,7 +128,11 @@ class DockerMirrorMaker2(pulumi.ComponentResource):
         self.secrets_file = spec.secrets_file
         self.worker: docker.Container | None = None
         if spec.connect is not None:
-            # Readable by the image's unprivileged user; nothing else runs in this container.
+            # Not 0600: the provider uploads it as root (its tar header carries no owner and it does
+            # not ask Docker to chown), and the worker runs as the image's `appuser`, which could
+            # then not read it. The file exists only inside this container (nothing else runs
+            # there; the host's view of container filesystems is root's) and goes with it at
+            # mm2-stopped. The local runtime, where the file is on a shared machine, writes 0600.
             secrets = docker.ContainerUploadArgs(file=spec.secrets_file, content=args.secrets, permissions="0644")
             self.worker = container(
                 f"{name}-connect",
@@ -162,13 +167,14 @@ class DockerRuntime:
 
 
 def _secrets_file(cfg: MigrationConfig, spec: DockerGreenSpec) -> str:
+    """The secrets file's text (`planning.local_processes.secrets_properties`: escaped, never empty)."""
     clusters = {c.alias: c for c in (cfg.blue, cfg.green)}
-    lines = []
-    for key, alias in sorted(spec.secret_keys.items()):
+    secrets = {}
+    for key, alias in spec.secret_keys.items():
         password = clusters[alias].security.password
         assert password is not None  # secret_keys lists only clusters with a password
-        lines.append(f"{key}={password.get_secret_value()}\n")
-    return "".join(lines)
+        secrets[key] = password.get_secret_value()
+    return secrets_properties(secrets)
 
 
 def build_docker_green(

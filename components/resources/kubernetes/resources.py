@@ -65,7 +65,7 @@ def child_name(prefix: str, manifest: Manifest) -> str:
 
 
 def k8s_resource(name: str, manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    """One Kubernetes object: a Strimzi custom resource, a ConfigMap, a Role or a RoleBinding."""
+    """One Kubernetes object: a Strimzi custom resource, a ConfigMap, a Role, a RoleBinding or a NetworkPolicy."""
     kind, meta = manifest["kind"], manifest["metadata"]
     if manifest["apiVersion"] == STRIMZI_API_VERSION:
         return k8s.apiextensions.CustomResource(
@@ -79,6 +79,8 @@ def k8s_resource(name: str, manifest: Manifest, opts: pulumi.ResourceOptions) ->
         return k8s.rbac.v1.RoleBinding(
             name, metadata=meta, role_ref=manifest["roleRef"], subjects=manifest["subjects"], opts=opts
         )
+    if kind == "NetworkPolicy":
+        return k8s.networking.v1.NetworkPolicy(name, metadata=meta, spec=manifest["spec"], opts=opts)
     raise ValueError(f"no Pulumi resource for {manifest['apiVersion']} {kind}")
 
 
@@ -157,6 +159,8 @@ class StrimziMirrorMaker2(pulumi.ComponentResource):
 
     A flow switched off is an update of its connectors' `state` to `stopped` (offsets are
     kept), and MM2 stopped scales the Connect workers to zero: no URN changes with the phase.
+    The Role, RoleBinding and the NetworkPolicy guarding the REST API exist before the
+    KafkaConnect (its pods never run unguarded).
     """
 
     connect_url: pulumi.Output[str]

@@ -2,11 +2,16 @@
 
 The resource exists from `green-provisioned` on and carries the desired `running`
 status, so that stopping MM2 is an update that happens *before* the cleanup of MM2's
-internal topics (Pulumi runs deletions last, updates in dependency order).
+internal topics (Pulumi runs deletions last, updates in dependency order). A worker that
+is not to run (before `replicating`, from `mm2-stopped` on) and a deleted one are retired:
+the JVM stopped and the secrets file removed. `config_digest` (a hash of the worker's
+properties file) restarts a running worker when this package changes what it writes there
+(as it did for `allowed.paths`), so a security setting never waits for the next reboot.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,8 +21,14 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from kafka_migration.local_runtime import connect
 from kafka_migration.operations.engine_watch import bound_to_engine
+from kafka_migration.planning.local_processes import worker_properties
 
-_RESTART_KEYS = ("bootstrap_servers", "storage_replication_factor", "heap_mb", "secrets")
+_RESTART_KEYS = ("bootstrap_servers", "storage_replication_factor", "heap_mb", "secrets", "config_digest")
+
+
+def config_digest(worker: connect.ConnectWorker) -> str:
+    """SHA-256 of the worker's properties file as this version of the package writes it."""
+    return hashlib.sha256(worker_properties(worker).encode()).hexdigest()
 
 
 def _worker(props: dict[str, Any]) -> connect.ConnectWorker:
@@ -35,7 +46,9 @@ def _worker(props: dict[str, Any]) -> connect.ConnectWorker:
 
 def _converge(props: dict[str, Any], restart: bool) -> dict[str, Any]:
     worker = _worker(props)
-    if restart or not props["running"]:
+    if not props["running"]:
+        connect.retire(worker)
+    elif restart:
         connect.stop(worker)
     pid = connect.start(worker) if props["running"] else None
     return {**props, "url": worker.url, "metrics_url": worker.metrics_url, "pid": pid, "observed_running": bool(pid)}
@@ -65,7 +78,8 @@ class LocalConnectWorkerProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         worker = _worker(props)
-        connect.stop(worker)
+        # The secrets file first, and not under rmtree's ignore_errors: a failure to remove it must show.
+        connect.retire(worker)
         shutil.rmtree(worker.data_dir, ignore_errors=True)
 
 
@@ -95,6 +109,7 @@ class LocalConnectWorker(Resource, module="kafkamig", name="LocalConnectWorker")
             "storage_replication_factor": worker.storage_replication_factor,
             "heap_mb": worker.heap_mb,
             "secrets": secrets or {},
+            "config_digest": config_digest(worker),
             "running": running,
             "url": None,
             "metrics_url": None,
