@@ -216,30 +216,3 @@ def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> Non
     with pytest.raises(Exception, match=refusal):
         stack.up_when_gates_pass(GATE_WAIT_S)
     assert stack.outputs()["step"] == Step(Phase.MM2_STOPPED, 2, 2).as_output()
-
-
-def test_one_way_walk_keeps_topic_names_and_moves_consumers_first(walk) -> None:
-    blue, routing_dir, make = walk.blue, walk.routing_dir, walk.make
-    stack, config = make("one-way")
-    green = green_bootstrap(config)
-    billing_on_blue = committed_offsets(blue.bootstrap_servers, "billing", "orders", 3)
-    for step in steps(Strategy.ONE_WAY, 2, 2):
-        stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
-        stack.up_when_gates_pass(GATE_WAIT_S)
-        if step.phase is Phase.REPLICATING:
-            assert "B->A.MirrorSourceConnector" not in connectors(config)
-            names = set(AdminClient({"bootstrap.servers": green}).list_topics(timeout=10).topics)
-            assert {"orders", "payments", "audit.events"} <= names
-            # Identity names, except heartbeats: MM2's IdentityReplicationPolicy still prefixes those.
-            assert not [n for n in names if n.startswith("A.") and not n.endswith(".internal") and n != "A.heartbeats"]
-        if step == Step(Phase.CONSUMERS_SWITCHED, 0, 1):
-            assert doc(routing_dir, "billing")["cluster"] == "B"
-            assert doc(routing_dir, "billing")["topics"] == {"orders": "orders", "payments": "payments"}
-            assert doc(routing_dir, "orders-service")["cluster"] == "A"  # producers still on blue
-            # Partitions billing never committed on blue get their log start (autoOffsetReset earliest).
-            assert committed_offsets(green, "billing", "orders", 3) == {
-                p: max(o, 0) for p, o in billing_on_blue.items()
-            }
-        if step == Step(Phase.PRODUCERS_SWITCHED, 1, 2):
-            assert doc(routing_dir, "orders-service")["cluster"] == "B"
-    assert connectors(config) == []
