@@ -16,7 +16,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from kafka_migration.config.model import MigrationConfig, Phase, RuntimeKind, Strategy
+from kafka_migration.config.clusters import RuntimeKind
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from kafka_migration.errors import ConfigError, GateFailed, MigrationError, PreflightError, TransitionRefused
 
 if TYPE_CHECKING:

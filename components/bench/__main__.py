@@ -97,7 +97,7 @@ def bench_planning() -> list[Result]:
 
 def bench_checker() -> list[Result]:
     """The rehearsal checker over a large ledger, time and peak memory."""
-    from kafka_migration.config.model import ClientGroup, ClientRole
+    from kafka_migration.config.clients import ClientGroup, ClientRole
     from kafka_migration.rehearsal.checker import ConsumedRecord, LedgerData, ProducedRecord, check
 
     produced, consumed = [], []
@@ -122,7 +122,8 @@ def bench_mm2(records: int) -> list[Result]:
     """Records/s MM2 copies A->B on two local single-node clusters (Connect worker, 2 tasks)."""
     from confluent_kafka import Producer
 
-    from kafka_migration.config.model import Mm2Settings, Strategy
+    from kafka_migration.config.model import Strategy
+    from kafka_migration.config.settings import Mm2Settings
     from kafka_migration.evidence.connect_rest import ConnectClient
     from kafka_migration.evidence.topics import read_offset_syncs
     from kafka_migration.local_runtime import connect, kafka

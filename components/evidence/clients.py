@@ -8,7 +8,7 @@ from typing import Any
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
-from kafka_migration.config.model import ClusterSpec
+from kafka_migration.config.clusters import ClusterSpec
 
 
 def client_config(cluster: ClusterSpec, **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from kafka_migration.config.model import ClientRole, MigrationConfig
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.evidence.inventory import read_inventory

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kafka_migration.config.model import OffsetReset
+from kafka_migration.config.clients import OffsetReset
 from kafka_migration.evidence.groups import commit_offsets, group_view
 from kafka_migration.evidence.topics import partition_watermarks, read_offset_syncs
 from kafka_migration.operations.engine_watch import EngineGone, engine_alive, require_engine

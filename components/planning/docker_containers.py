@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig, RuntimeKind
+from kafka_migration.config.clusters import DockerRuntimeSpec, RuntimeKind
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
 from kafka_migration.planning.java_text import properties_text
 from kafka_migration.planning.local_processes import ConnectWorker, KafkaNode, server_config, worker_config

@@ -13,7 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from kafka_migration.config.model import ClientRole, MigrationConfig, Phase, Strategy
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from kafka_migration.planning import parity_comparison, skipped_offsets
 from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import green_topics, selected_topics

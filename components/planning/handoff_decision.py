@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka_migration.config.model import OffsetReset
+from kafka_migration.config.clients import OffsetReset
 from kafka_migration.planning.handoff_offsets import OffsetMove
 from kafka_migration.planning.placement import Placement, Watermark
 from kafka_migration.planning.routing import published_form

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kafka_migration.config.model import ClientGroup, MigrationConfig, Strategy
+from kafka_migration.config.clients import ClientGroup
+from kafka_migration.config.model import MigrationConfig, Strategy
 from kafka_migration.planning.naming import offset_syncs_topic, remote_topic
 
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kafka_migration.config.model import ClusterSpec, MigrationConfig, Mm2Settings, Strategy
+from kafka_migration.config.clusters import ClusterSpec
+from kafka_migration.config.model import MigrationConfig, Strategy
+from kafka_migration.config.settings import Mm2Settings
 from kafka_migration.planning.java_text import jaas_config
 from kafka_migration.planning.naming import ConnectorKind, connector_name
 

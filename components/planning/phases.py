@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kafka_migration.config.model import ClientRole, MigrationConfig, Phase, RuntimeKind, Strategy
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.clusters import RuntimeKind
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 
 
 @dataclass(frozen=True, order=True)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kafka_migration.config.model import ClientRole, MigrationConfig
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import selected_topics
 from kafka_migration.planning.gates import Gate, Verdict

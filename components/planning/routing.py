@@ -20,7 +20,8 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
 from pydantic.alias_generators import to_camel
 
-from kafka_migration.config.model import ClientGroup, ClientRole, MigrationConfig, Strategy
+from kafka_migration.config.clients import ClientGroup, ClientRole
+from kafka_migration.config.model import MigrationConfig, Strategy
 from kafka_migration.config.redact import scrub_message, shown_value
 from kafka_migration.planning.naming import remote_topic
 from kafka_migration.planning.phases import Step, reverse_flow_active

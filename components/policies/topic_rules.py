@@ -11,8 +11,8 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
-from kafka_migration.config.model import DEFAULT_TOPIC_EXCLUDES
 from kafka_migration.config.patterns import any_full_match
+from kafka_migration.config.selection import DEFAULT_TOPIC_EXCLUDES
 from kafka_migration.policies.connectors import connectors
 from kafka_migration.policies.inputs import UNKNOWN, as_bool, as_int, get, items, keys
 from kafka_migration.policies.scope import (

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.config.clients import ClientGroup, ClientRole
 
 LOST_SAMPLE = 10
 """How many lost, phantom or unacknowledged ids a row lists (the counts are always complete)."""

@@ -24,7 +24,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from kafka_migration.config.model import OffsetReset
+from kafka_migration.config.clients import OffsetReset
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import ConsumedRecord, ConsumerPause
 from kafka_migration.rehearsal.ledger import Ledger

@@ -14,7 +14,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 from pulumi import automation as auto
 
-from kafka_migration.config.model import ClientRole, MigrationConfig, Phase
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.evidence.groups import committed_offsets
 from kafka_migration.planning.naming import remote_topic
 from kafka_migration.planning.phases import Step

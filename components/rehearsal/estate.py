@@ -18,7 +18,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from kafka_migration.config.model import ClientGroup, ClientRole, OffsetReset
+from kafka_migration.config.clients import ClientGroup, ClientRole, OffsetReset
 
 HOUR_MS = 3_600_000
 """`retention.ms` and `min.compaction.lag.ms` where they act in a run: longer than any run, so no record

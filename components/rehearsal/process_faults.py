@@ -18,7 +18,8 @@ from typing import ClassVar
 
 import psutil
 
-from kafka_migration.config.model import ClientRole, MigrationConfig, Phase
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.local_runtime import kafka, process
 from kafka_migration.local_runtime.stack_harness import GATE_REFUSAL, kill_session, pulumi_up_process
 from kafka_migration.operations.handoff import FAULT_HOLD_ENV

@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
+from kafka_migration.config.clients import ClientRole
 from kafka_migration.config.load import config_from_mapping
-from kafka_migration.config.model import ClientRole, MigrationConfig, Phase, Strategy
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.collect import Collector
 from kafka_migration.evidence.inventory import read_inventory

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.config.clients import ClientGroup, ClientRole
 from kafka_migration.rehearsal.consumers import ConsumerClient
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import DEFAULT_RECORD_BYTES, ProducerClient, TransactionalProducerClient

@@ -8,7 +8,8 @@ from typing import Any
 
 import pulumi
 
-from kafka_migration.config.model import ClientRole, MigrationConfig
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.planning.handoff_offsets import offset_moves
 from kafka_migration.planning.producer_switch_plan import producer_switch

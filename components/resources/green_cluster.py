@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pulumi
 
-from kafka_migration.config.model import ClusterSpec, RuntimeKind
+from kafka_migration.config.clusters import ClusterSpec, RuntimeKind
 from kafka_migration.resources.providers.local_cluster import LocalKafkaCluster
 
 TYPE = "kafkamig:index:GreenCluster"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kafka
 
-from kafka_migration.config.model import ClusterSpec
+from kafka_migration.config.clusters import ClusterSpec
 
 SASL_MECHANISMS = {"PLAIN": "plain", "SCRAM-SHA-256": "scram-sha256", "SCRAM-SHA-512": "scram-sha512"}
 

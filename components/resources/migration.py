@@ -10,7 +10,9 @@ from typing import Any
 
 import pulumi
 
-from kafka_migration.config.model import ClientRole, MigrationConfig, RuntimeKind, Strategy
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.clusters import RuntimeKind
+from kafka_migration.config.model import MigrationConfig, Strategy
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan, selected_topics

@@ -15,8 +15,9 @@ from typing import Any
 
 import pulumi
 
+from kafka_migration.config.clusters import RuntimeKind
 from kafka_migration.config.load import resolve_config
-from kafka_migration.config.model import MigrationConfig, RuntimeKind
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.errors import ConfigError, GateFailed, MigrationError, PreflightError, TransitionRefused
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.collect import Collector

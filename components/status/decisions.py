@@ -17,7 +17,8 @@ from typing import Any
 from confluent_kafka import KafkaException
 
 from kafka_migration.charts import PhaseSpan
-from kafka_migration.config.model import ClientRole, MigrationConfig, Phase, Strategy
+from kafka_migration.config.clients import ClientRole
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from kafka_migration.evidence.metrics import FlowMetrics
 from kafka_migration.planning.gate_evidence import FlowEvidence, PartitionLag
 from kafka_migration.planning.gates import Gate, Verdict, blocking

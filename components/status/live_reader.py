@@ -16,7 +16,8 @@ from typing import Any
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from kafka_migration.config.model import ClusterSpec, MigrationConfig, RuntimeKind
+from kafka_migration.config.clusters import ClusterSpec, RuntimeKind
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.collect import Collector
 from kafka_migration.evidence.inventory import read_inventory

@@ -8,7 +8,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from kafka_migration.config.model import ClientGroup
+from kafka_migration.config.clients import ClientGroup
 from kafka_migration.local_runtime.kafka import KafkaNode
 from kafka_migration.local_runtime.ports import free_ports
 from kafka_migration.rehearsal.estate import (

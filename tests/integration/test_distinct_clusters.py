@@ -13,7 +13,7 @@ from confluent_kafka.admin import (
 )
 from pulumi import automation as auto
 
-from kafka_migration.config.model import ClientGroup
+from kafka_migration.config.clients import ClientGroup
 from kafka_migration.rehearsal.estate import grant_clients
 from tests.integration.estate import CLIENTS
 

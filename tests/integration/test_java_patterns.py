@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_migration.config.model import DEFAULT_TOPIC_EXCLUDES
 from kafka_migration.config.patterns import any_full_match, check_pattern
+from kafka_migration.config.selection import DEFAULT_TOPIC_EXCLUDES
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,8 @@ from kafka_migration.local_runtime.pulumi_cli import pulumi_env
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan, plan_migration
 from kafka_migration.planning.phases import config_steps
-from kafka_migration.planning.strimzi_manifests import STRIMZI_API_VERSION, manifest_key, strimzi_manifests
+from kafka_migration.planning.strimzi_manifests import strimzi_manifests
+from kafka_migration.planning.strimzi_names import STRIMZI_API_VERSION, manifest_key
 from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas
 from kafka_migration.resources.kubernetes.resources import (
     build_kubernetes_green,

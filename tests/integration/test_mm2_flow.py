@@ -7,7 +7,8 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from kafka_migration.config.model import Mm2Settings, Strategy
+from kafka_migration.config.model import Strategy
+from kafka_migration.config.settings import Mm2Settings
 from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.topics import read_checkpoints, read_offset_syncs
 from kafka_migration.planning.mm2 import Endpoint, FlowSpec, connector_configs

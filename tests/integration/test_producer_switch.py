@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_migration.config.model import ClientGroup, Phase, Strategy
+from kafka_migration.config.clients import ClientGroup
+from kafka_migration.config.model import Phase, Strategy
 from kafka_migration.planning.naming import ConnectorKind, connector_name
 from kafka_migration.planning.phases import Step, steps
 from kafka_migration.rehearsal.checker import check

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kafka_migration.config.model import ClientGroup
+from kafka_migration.config.clients import ClientGroup
 from kafka_migration.rehearsal.checker import check
 from kafka_migration.rehearsal.workload import Workload
 from tests.helpers import wait_for

@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.config.clients import ClientGroup, ClientRole
 from kafka_migration.local_runtime.kafka import KafkaNode
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import CheckResult, LedgerData, check

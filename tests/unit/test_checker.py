@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import KafkaError
 
 from kafka_migration.charts import plot_consumer_pauses, plot_lag, plot_phase_timeline
-from kafka_migration.config.model import ClientGroup, ClientRole
+from kafka_migration.config.clients import ClientGroup, ClientRole
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import (
     AttemptedRecord,

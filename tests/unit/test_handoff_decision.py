@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from kafka_migration.config.model import OffsetReset
+from kafka_migration.config.clients import OffsetReset
 from kafka_migration.planning.handoff_decision import (
     Commit,
     Done,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from kafka_migration.config.model import DEFAULT_TOPIC_EXCLUDES
 from kafka_migration.config.patterns import PatternError, any_full_match, check_pattern, full_match
+from kafka_migration.config.selection import DEFAULT_TOPIC_EXCLUDES
 from tests.unit.builders import config_dict, make_config
 
 ACCEPTED = [

@@ -9,14 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from kafka_migration.config.clients import ClientGroup, ClientRole
 from kafka_migration.config.load import config_from_mapping
-from kafka_migration.config.model import ClientGroup, ClientRole
 from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal import consumers
 from kafka_migration.rehearsal.consumers import ConsumerClient, _Target, _workload_body
 from kafka_migration.rehearsal.estate import HOUR_MS, History, an_hour_old_between
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import _Outgoing
-from kafka_migration.rehearsal.routed_client import REFRESH_S
 from kafka_migration.rehearsal.run import CONSUMER_MIX, dev_stack_config
 from kafka_migration.rehearsal.workload import ConsumerSpec, Workload, consumer_clients
 
@@ -102,20 +102,42 @@ def slow_client(tmp_path: Path, fake: FakeReader) -> ConsumerClient:
     return client
 
 
-def test_a_group_slow_on_the_history_waits_after_history_but_not_after_its_own_records(tmp_path: Path) -> None:
+class FakeClock:
+    """`time` for the consumer module: a monotonic clock that only `sleep` moves; wall time is real."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    @staticmethod
+    def time() -> float:
+        return time.time()
+
+
+def test_a_group_slow_on_the_history_waits_after_history_but_not_after_its_own_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(consumers, "time", clock)
     live = _Outgoing("b" * 32, "payments-service", "payments", "k0", 0, time.time(), 256).value()
     fake = FakeReader([message(i, b"payments-history-%d" % i) for i in range(10)])
     client = slow_client(tmp_path, fake)
 
     client._step()  # ten history records: 50/s allows the next ones 0.2 s later
     waits_until = client._history_resume_at
+    assert waits_until == pytest.approx(clock.now + 10 / 50)
     fake.messages = [message(10 + i, live) for i in range(600)]
-    client._step()  # too early: reads nothing
+    client._step()  # too early: waits a little, reads nothing
 
-    assert fake.calls == 1 and waits_until - time.monotonic() > REFRESH_S / 4
-    time.sleep(max(0.0, waits_until - time.monotonic()))
+    assert fake.calls == 1 and clock.now < waits_until
+    clock.now = waits_until
     client._step()  # the workload's own records, a full batch: no wait after them
-    assert fake.calls == 2 and client._history_resume_at <= time.monotonic()
+    assert fake.calls == 2 and client._history_resume_at <= clock.now
     assert len(client._ledger.snapshot().consumed) == 500
 
 

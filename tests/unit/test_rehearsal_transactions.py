@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from confluent_kafka import KafkaError, KafkaException
 
-from kafka_migration.config.model import ClientRole
+from kafka_migration.config.clients import ClientRole
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import TransactionalProducerClient

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kafka_migration.config.model import ClientRole
+from kafka_migration.config.clients import ClientRole
 from kafka_migration.planning.handoff_decision import paused
 from kafka_migration.planning.phases import config_steps
 from kafka_migration.planning.routing import RoutingDocument, routing_table

@@ -21,19 +21,16 @@ from pydantic import SecretStr
 from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan, plan_migration
+from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, TOOLING_LABEL
 from kafka_migration.planning.phases import Step, config_steps
-from kafka_migration.planning.strimzi_manifests import (
+from kafka_migration.planning.strimzi_connect import FLOW_LABEL, connector_resource_name
+from kafka_migration.planning.strimzi_manifests import StrimziManifests, strimzi_manifests
+from kafka_migration.planning.strimzi_names import (
     CONNECT_REST_PORT,
     DNS_SUBDOMAIN,
-    FLOW_LABEL,
-    ROUTING_KEY,
     STRIMZI_API_VERSION,
-    TOOLING_LABEL,
-    StrimziManifests,
-    connector_resource_name,
     hashed_name,
     manifest_key,
-    strimzi_manifests,
 )
 from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
 from tests.unit.builders import make_config

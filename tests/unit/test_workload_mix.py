@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import OFFSET_END, OFFSET_STORED, TopicPartition
 
+from kafka_migration.config.clients import ClientGroup, ClientRole, OffsetReset
 from kafka_migration.config.load import config_from_mapping
-from kafka_migration.config.model import ClientGroup, ClientRole, OffsetReset
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.consumers import (
     STATIC_SESSION_TIMEOUT_MS,

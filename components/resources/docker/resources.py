@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from kafka_migration.config.model import DockerRuntimeSpec, MigrationConfig
+from kafka_migration.config.clusters import DockerRuntimeSpec
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.docker_containers import ContainerSpec, DockerGreenSpec, docker_green_spec, docker_spec
 from kafka_migration.planning.local_processes import secrets_properties

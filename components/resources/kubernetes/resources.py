@@ -21,17 +21,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from kafka_migration.config.model import KubernetesRuntimeSpec, MigrationConfig
+from kafka_migration.config.clusters import KubernetesRuntimeSpec
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
-from kafka_migration.planning.strimzi_manifests import (
-    ROUTING_KEY,
-    STRIMZI_API_VERSION,
-    Manifest,
-    StrimziManifests,
-    manifest_key,
-    routing_config_maps,
-    strimzi_manifests,
-)
+from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, routing_config_maps
+from kafka_migration.planning.strimzi_manifests import StrimziManifests, strimzi_manifests
+from kafka_migration.planning.strimzi_names import STRIMZI_API_VERSION, Manifest, manifest_key
 
 GREEN_TYPE = "kafkamig:index:StrimziGreen"
 TOPICS_TYPE = "kafkamig:index:StrimziTopics"

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from kafka_migration.config.model import OffsetReset
+from kafka_migration.config.clients import OffsetReset
 from kafka_migration.operations.engine_watch import EngineGone, bound_to_engine, require_engine
 from kafka_migration.operations.handoff import HandoffRequest, hand_off
 from kafka_migration.operations.producer_switch import switch_producer

@@ -1,0 +1,194 @@
+"""The two clusters of a migration: where each runs (runtime blocks) and how clients authenticate to it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from kafka_migration.config.base import ConfigModel, one_line
+from kafka_migration.config.values import check_bootstrap_servers, check_jaas_username, check_text
+
+ALIAS_PATTERN = r"^[a-zA-Z0-9._-]{1,100}$"
+"""Cluster aliases: the pattern Strimzi enforces for MirrorMaker 2 cluster aliases (a '.' is refused on top)."""
+
+
+class RuntimeKind(StrEnum):
+    """Where a cluster (and MM2) runs and who manages it."""
+
+    LOCAL = "local"
+    KUBERNETES = "kubernetes"
+    DOCKER = "docker"
+    EXTERNAL = "external"
+
+
+class SecuritySpec(ConfigModel):
+    """How clients (and MM2) authenticate to a cluster."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
+    """Required with a SASL protocol."""
+    username: str | None = None
+    password: SecretStr | None = None
+    """Set it with `pulumi config set --secret --path <cluster>.security.password`; a plain value is refused."""
+    ca_file: str | None = None
+    """PEM file of the CA that signed the brokers' certificates (SSL protocols). Default: the system trust store."""
+
+    @field_validator("username")
+    @classmethod
+    def _jaas_username(cls, value: str | None) -> str | None:
+        return None if value is None else check_jaas_username(value, "username")
+
+    @field_validator("password")
+    @classmethod
+    def _one_line_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_text(value.get_secret_value(), "password", shown=False)
+        return value
+
+    _ca_file = field_validator("ca_file")(one_line)
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> SecuritySpec:
+        if self.protocol.startswith("SASL"):
+            missing = [n for n in ("sasl_mechanism", "username", "password") if getattr(self, n) is None]
+            if missing:
+                names = ", ".join(to_camel(m) for m in missing)
+                raise ValueError(
+                    f"protocol {self.protocol} needs {names}; add them under security (password as a secret)"
+                )
+        elif self.sasl_mechanism is not None:
+            raise ValueError(
+                f"saslMechanism {self.sasl_mechanism} is set but protocol is {self.protocol}; "
+                "use protocol SASL_SSL or SASL_PLAINTEXT, or remove saslMechanism"
+            )
+        return self
+
+    def client_properties(self) -> dict[str, str]:
+        """Kafka client properties (Java names) without the password (see `jaas_config`)."""
+        props: dict[str, str] = {"security.protocol": self.protocol}
+        if self.sasl_mechanism:
+            props["sasl.mechanism"] = self.sasl_mechanism
+        if self.ca_file:
+            props["ssl.truststore.type"] = "PEM"
+            props["ssl.truststore.location"] = self.ca_file
+        return props
+
+
+class LocalRuntimeSpec(ConfigModel):
+    """A cluster run by the embedded local runtime (a KRaft JVM on 127.0.0.1)."""
+
+    broker_port: int = Field(ge=1024, le=65535)
+    controller_port: int = Field(ge=1024, le=65535)
+    data_dir: str | None = None
+    """Folder of the cluster's data. Default: `.local-clusters/<alias>` in the project."""
+    heap_mb: int = Field(default=512, ge=128, le=8192)
+
+    _data_dir = field_validator("data_dir")(one_line)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> LocalRuntimeSpec:
+        if self.broker_port == self.controller_port:
+            raise ValueError(
+                f"brokerPort and controllerPort are both {self.broker_port}; give the controller its own port"
+            )
+        return self
+
+
+class KubernetesRuntimeSpec(ConfigModel):
+    """Green on Kubernetes through the Strimzi operator (Kafka, KafkaNodePool, KafkaMirrorMaker2...)."""
+
+    namespace: str = "kafka"
+    kafka_version: str = "4.1.1"
+    replicas: int = Field(default=3, ge=1)
+    storage_gi: int = Field(default=100, ge=1)
+    storage_class: str | None = None
+    kubeconfig_context: str | None = None
+    render_yaml_to_directory: str | None = None
+    """Write manifests to this folder instead of applying them (reviews, GitOps, tests)."""
+
+    _texts = field_validator(
+        "namespace", "kafka_version", "storage_class", "kubeconfig_context", "render_yaml_to_directory"
+    )(one_line)
+
+
+class DockerRuntimeSpec(ConfigModel):
+    """Green as containers on one Docker host."""
+
+    image: str = "apache/kafka:4.1.1"
+    host: str | None = None
+    """Docker host URL. Default: the local engine socket."""
+    broker_port: int = Field(default=9092, ge=1, le=65535)
+
+    _image = field_validator("image")(one_line)
+
+    @field_validator("host")
+    @classmethod
+    def _host_without_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_text(value, "host")
+        scheme, _, rest = value.partition("://")
+        if ":" in rest.split("/", 1)[0].rpartition("@")[0]:
+            raise ValueError(
+                f"host has a password in it ({scheme}://<redacted>@...); use ssh:// with a key, "
+                "or tcp:// with TLS certificates, never a password in the URL"
+            )
+        return value
+
+
+class ClusterSpec(ConfigModel):
+    """One side of the migration (blue, the old cluster; green, the new one)."""
+
+    alias: str = Field(pattern=ALIAS_PATTERN)
+    """MM2 cluster alias; prefixes remote topic names under the bidirectional strategy (`A.orders`)."""
+    runtime: RuntimeKind = RuntimeKind.EXTERNAL
+    bootstrap_servers: str | None = None
+    """Comma-separated host:port list. Required for external clusters; derived for local ones."""
+    brokers: int = Field(default=1, ge=1)
+    """How many brokers the cluster has (caps topic replication factors)."""
+    security: SecuritySpec = SecuritySpec()
+    local: LocalRuntimeSpec | None = None
+    kubernetes: KubernetesRuntimeSpec | None = None
+    docker: DockerRuntimeSpec | None = None
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_without_dot(cls, alias: str) -> str:
+        if "." in alias:
+            raise ValueError(
+                f"alias {alias!r} has a '.', the separator of MM2's remote topic names ({alias}.orders): MM2 would "
+                f"read the remote topic as coming from {alias.split('.')[0]!r}, and under the bidirectional "
+                "strategy copy it back (a loop); use letters, digits, '_' and '-'"
+            )
+        return alias
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str | None) -> str | None:
+        return None if value is None else check_bootstrap_servers(value, "bootstrapServers")
+
+    @model_validator(mode="after")
+    def _runtime_settings(self) -> ClusterSpec:
+        if self.runtime is RuntimeKind.LOCAL and self.local is None:
+            raise ValueError("runtime local needs a `local:` block with brokerPort and controllerPort")
+        if self.runtime is RuntimeKind.EXTERNAL and not self.bootstrap_servers:
+            raise ValueError("runtime external needs bootstrapServers (host:port,host:port)")
+        if self.runtime is RuntimeKind.LOCAL and self.brokers != 1:
+            raise ValueError(f"the local runtime runs single-node clusters, got brokers={self.brokers}; set brokers: 1")
+        return self
+
+    @property
+    def resolved_bootstrap_servers(self) -> str:
+        """What clients connect to."""
+        if self.bootstrap_servers:
+            return self.bootstrap_servers
+        if self.local is not None:
+            return f"127.0.0.1:{self.local.broker_port}"
+        if self.kubernetes is not None:
+            return f"{self.alias.lower()}-kafka-bootstrap.{self.kubernetes.namespace}.svc:9092"
+        if self.docker is not None:
+            return f"127.0.0.1:{self.docker.broker_port}"
+        raise ValueError(f"cluster {self.alias} has no bootstrapServers")

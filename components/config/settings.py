@@ -1,0 +1,94 @@
+"""Settings of the migration's machinery: MirrorMaker 2, the safety gates' thresholds, routing publication."""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+from kafka_migration.config.base import ConfigModel, one_line
+from kafka_migration.config.values import check_http_url
+
+
+class Mm2Settings(ConfigModel):
+    """MirrorMaker 2 settings, tuned for a migration rather than MM2's defaults.
+
+    The article's mm2.properties keys map as: `offset.lag.max` -> offsetLagMax,
+    `sync.topic.configs.enabled` -> syncTopicConfigsEnabled, `sync.topic.acls.enabled`
+    -> syncTopicAclsEnabled, `*.topic.replication.factor` -> internalTopicReplicationFactor.
+    """
+
+    offset_lag_max: int = Field(default=0, ge=0)
+    """0 writes an offset-sync for every record, so a drained group is handed over exactly.
+
+    MM2's default, 100, lets a handoff re-read up to 100 records per partition.
+    """
+    internal_topic_replication_factor: int = Field(default=3, ge=1)
+    """checkpoints, offset-syncs, heartbeats and Connect's own topics."""
+    sync_topic_configs_enabled: bool = True
+    sync_topic_acls_enabled: bool = False
+    """Off by default: MM2 copies only LITERAL topic ACLs, drops WRITE and turns ALL into READ.
+
+    The ACL mirror creates the application ACLs on green instead.
+    """
+    emit_checkpoints_interval_seconds: int = Field(default=5, ge=1)
+    sync_group_offsets_enabled: bool = False
+    """Off: the consumer handoff commits translated offsets itself, verifiably, during `consumers-switched` waves."""
+    sync_group_offsets_interval_seconds: int = Field(default=10, ge=1)
+    refresh_topics_interval_seconds: int = Field(default=30, ge=1)
+    refresh_groups_interval_seconds: int = Field(default=30, ge=1)
+    heartbeats_interval_seconds: int = Field(default=1, ge=1)
+    tasks_max: int = Field(default=2, ge=1)
+    consumer_fetch_max_bytes: int | None = Field(default=None, ge=1024)
+    producer_batch_size: int | None = Field(default=None, ge=0)
+    connect_rest_port: int = Field(default=8083, ge=1024, le=65535)
+    """Local runtime: the Connect worker's REST port on 127.0.0.1."""
+    connect_metrics_port: int = Field(default=9404, ge=1024, le=65535)
+    """Local runtime: the Prometheus JMX exporter port on 127.0.0.1."""
+    connect_url: str | None = None
+    """External MM2 (a Connect cluster you run): its REST URL. Default: the local worker."""
+    metrics_url: str | None = None
+    """External MM2: Prometheus endpoint of the Connect workers."""
+
+    @field_validator("connect_url", "metrics_url")
+    @classmethod
+    def _http_urls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """http(s) URLs without credentials; the Connect URL is a base URL (no query), the metrics one may have one."""
+        if value is None:
+            return None
+        return check_http_url(value, to_camel(info.field_name or "url"), query=info.field_name == "metrics_url")
+
+
+class GateSettings(ConfigModel):
+    """Thresholds the safety gates compare against."""
+
+    max_lag_records: int = Field(default=1000, ge=0)
+    """Per flow, the most records MM2 may still have to copy for a lag gate to pass."""
+    max_lag_seconds: float = Field(default=30.0, ge=0)
+    data_parity_sample: int = Field(default=20, ge=0)
+    """Records compared per partition of every running flow (key, value, headers, timestamp; 0 disables).
+
+    Shared between the partition's oldest, middle and newest copied records; each run is
+    compared in order from an offset-sync, so records between syncs are compared too.
+    """
+    idle_window_seconds: float = Field(default=10.0, gt=0)
+    """How long blue must show no produced bytes and no active group before a gate calls it idle."""
+    soak_seconds: int = Field(default=24 * 3600, ge=0)
+    """Soak window between `consumers-switched` and `verified` (the article's 24 h)."""
+    handoff_timeout_seconds: float = Field(default=120.0, gt=0)
+    """How long a consumer handoff waits for the group to leave blue and its offsets to be final."""
+    read_timeout_seconds: float = Field(default=15.0, gt=0)
+    """Bound on every read a gate makes from the clusters during preview/up."""
+    producer_flush_seconds: float = Field(default=5.0, ge=0)
+    """One-way producer switch: how long paused producers get to flush and stop before blue's end is read."""
+
+
+class RoutingSettings(ConfigModel):
+    """Where routing documents are published."""
+
+    directory: str = ".local-clusters/routing"
+    """Local runtime: folder of the `<client-group>.json` documents (relative to the project)."""
+    kubernetes_namespace: str | None = None
+    """Green on Kubernetes: publish ConfigMaps `kafka-routing-<client-group>` in this namespace instead
+    of files. Default: files. ConfigMap routing does not run the consumer offset handoff yet."""
+
+    _texts = field_validator("directory", "kubernetes_namespace")(one_line)

@@ -1,0 +1,124 @@
+"""Plain Kubernetes objects next to the Strimzi resources: Connect's Secret access, its REST API guard, routing.
+
+Connect's REST API (port 8083) answers only a `NetworkPolicy` of ours,
+`<connect>-connect-rest-api` (`connect_network_policy`): the Strimzi Cluster Operator's pods,
+the Connect pods themselves, and pods of green's namespace labelled `kafkamig.io/tooling:
+"true"` (where `pulumi up`, the gates and `status` run when `mm2.connectUrl` names the
+`-connect-api` Service). Strimzi creates its own `<connect>-connect` policy for a KafkaConnect
+with connector resources (operator and Connect pods); NetworkPolicies add up, so ours only
+admits the tooling on top and keeps the door shut where policy generation is turned off.
+
+Routing: one `ConfigMap kafka-routing-<client-group>` per client group (`routing_config_maps`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from kafka_migration.config.model import MigrationConfig
+from kafka_migration.planning.desired import MigrationPlan
+from kafka_migration.planning.strimzi_names import (
+    CONNECT_REST_PORT,
+    DNS_SUBDOMAIN,
+    STRIMZI_KIND_LABEL,
+    Manifest,
+    object_metadata,
+    strimzi_names,
+)
+
+CLIENT_GROUP_LABEL = "kafkamig.io/client-group"
+TOOLING_LABEL = "kafkamig.io/tooling"
+"""On the pods (in green's namespace) that run this migration's tooling: `pulumi up`, gates, `status`.
+
+With `TOOLING_LABEL: "true"` a pod may call Connect's REST API (`connect_network_policy`).
+"""
+
+ROUTING_KEY = "routing.json"
+ROUTING_PREFIX = "kafka-routing-"
+
+
+def connect_secret_access(cfg: MigrationConfig) -> list[Manifest]:
+    """Role and RoleBinding letting the Connect pods read the credentials and cluster CA Secrets, and only those."""
+    names = strimzi_names(cfg)
+    role = f"{names.connect}-secrets-reader"
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": object_metadata(role, names.namespace),
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["secrets"],
+                    "resourceNames": [names.credentials_secret, names.cluster_ca_secret],
+                    "verbs": ["get"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": object_metadata(role, names.namespace),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [
+                {"kind": "ServiceAccount", "name": names.connect_service_account, "namespace": names.namespace}
+            ],
+        },
+    ]
+
+
+def connect_network_policy(cfg: MigrationConfig) -> Manifest:
+    """The `NetworkPolicy` guarding Connect's REST API: port 8083 of the Connect pods, from three peers only.
+
+    - the Strimzi Cluster Operator (`strimzi.io/kind: cluster-operator`) in any namespace, as
+      Strimzi's own policy admits it when it does not know the operator's namespace: it
+      manages the KafkaConnectors through this API;
+    - the Connect pods themselves: a worker forwards connector requests to the group's leader;
+    - pods of green's namespace labelled `TOOLING_LABEL: "true"`: this migration's tooling.
+
+    It selects only the Connect pods and only restricts ingress (nothing else of theirs
+    listens: no metrics or JMX port is configured).
+    """
+    names = strimzi_names(cfg)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": object_metadata(f"{names.connect}-connect-rest-api", names.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": names.connect_pod_labels},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "ports": [{"protocol": "TCP", "port": CONNECT_REST_PORT}],
+                    "from": [
+                        {
+                            "namespaceSelector": {},
+                            "podSelector": {"matchLabels": {STRIMZI_KIND_LABEL: "cluster-operator"}},
+                        },
+                        {"podSelector": {"matchLabels": names.connect_pod_labels}},
+                        {"podSelector": {"matchLabels": {TOOLING_LABEL: "true"}}},
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def routing_config_maps(cfg: MigrationConfig, plan: MigrationPlan) -> list[Manifest]:
+    """One `ConfigMap kafka-routing-<client-group>` per client group, `routing.json` holding its document."""
+    names = strimzi_names(cfg)
+    out = []
+    for group, document in sorted(plan.routing.items()):
+        name = ROUTING_PREFIX + group.lower().replace("_", "-")
+        if not DNS_SUBDOMAIN.match(name):
+            raise ValueError(f"client group {group!r} gives the invalid ConfigMap name {name!r}; rename the group")
+        labels = {CLIENT_GROUP_LABEL: group} if len(group) <= 63 else {}
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": object_metadata(name, names.routing_namespace, labels),
+                "data": {ROUTING_KEY: json.dumps(document.to_json(), indent=2, sort_keys=True)},
+            }
+        )
+    return out
