@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def test_the_wheel_lists_every_package_of_the_source_tree() -> None:
         "kafka_migration" + ".".join(["", *p.parent.relative_to(SOURCE).parts]) for p in SOURCE.rglob("__init__.py")
     }
     assert listed == found
+
+
+def test_the_wheel_ships_every_data_file_of_the_source_tree() -> None:
+    """Every tracked non-Python file under components/ (CRDs and their licence, toolchain, schemas) is package data."""
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped: set[Path] = set()
+    for package, patterns in package_data.items():
+        folder = SOURCE.joinpath(*package.split(".")[1:])
+        for pattern in patterns:
+            shipped |= {p for p in folder.glob(pattern) if p.is_file()}
+    tracked = subprocess.run(["git", "ls-files", "components"], cwd=ROOT, capture_output=True, text=True, check=True)
+    data = {ROOT / f for f in tracked.stdout.split() if not f.endswith((".py", ".gitignore"))}
+    assert data - shipped == set()
 
 
 def test_the_repo_program_is_the_one_a_user_writes(tmp_path: Path) -> None:
