@@ -13,9 +13,10 @@ import importlib
 import os
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+
+from kafka_migration import __version__
 
 PROG = "kafka-migration"
 EXTRAS = ("kubernetes",)
@@ -65,16 +66,12 @@ def _setup(extras: list[str]) -> int:
 
 def parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line; `command`'s options are added when it is the one being run (lazy imports)."""
-    try:
-        version = metadata.version("kafka-migration")
-    except metadata.PackageNotFoundError:  # a source tree that was never installed
-        version = "unknown"
     top = argparse.ArgumentParser(
         prog=PROG,
         description="Move a live Kafka estate from blue to green with MirrorMaker 2, one `pulumi up` at a time.",
         epilog=f"`{PROG} COMMAND --help` shows a command's options.",
     )
-    top.add_argument("--version", action="version", version=f"%(prog)s {version}")
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     top.add_argument(
         "--cache",
         metavar="DIR",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from kafka_migration.config.clients import ClientGroup
 from kafka_migration.local_runtime.kafka import KafkaNode
@@ -120,3 +121,12 @@ def produce(bootstrap: str, topic: str, partition: int, value: str) -> None:
     producer = Producer({"bootstrap.servers": bootstrap})
     producer.produce(topic, key=b"parity-test", value=value.encode(), partition=partition)
     assert producer.flush(30) == 0
+
+
+def set_topic_config(bootstrap: str, topic: str, key: str, value: str) -> None:
+    """Set one config of `topic` on that cluster (incrementally, as an operator would)."""
+    entry = ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: the futures fail once it is collected
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout=30)

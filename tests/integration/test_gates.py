@@ -9,29 +9,16 @@ from confluent_kafka.admin import (
     AclOperation,
     AclPermissionType,
     AdminClient,
-    AlterConfigOpType,
-    ConfigEntry,
-    ConfigResource,
     ResourcePatternType,
     ResourceType,
 )
 
 from kafka_migration.local_runtime import process
 from tests.integration.conftest import connectors, green_bootstrap, refused
+from tests.integration.estate import set_topic_config
 
 pytestmark = pytest.mark.integration
 GATE_WAIT_S = 90
-
-
-def set_green_topic_config(bootstrap: str, topic: str, key: str, value: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    resource = ConfigResource(
-        ConfigResource.Type.TOPIC,
-        topic,
-        incremental_configs=[ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)],
-    )
-    for future in admin.incremental_alter_configs([resource]).values():
-        future.result(timeout=30)
 
 
 def test_parity_lag_and_mm2_gates(walk) -> None:
@@ -54,7 +41,7 @@ def test_parity_lag_and_mm2_gates(walk) -> None:
     )
     for future in admin.create_acls([acl]).values():
         future.result(timeout=30)
-    set_green_topic_config(green, "orders", "retention.ms", "1000")
+    set_topic_config(green, "orders", "retention.ms", "1000")
     stack.goto("replicating")
     refused(stack, "acl-parity", "topic-parity")
     assert connectors(config) == []
@@ -62,7 +49,7 @@ def test_parity_lag_and_mm2_gates(walk) -> None:
     # The causes go away: the ACL mirror picks up the new ACL at the current phase, the config is put back.
     stack.goto("green-provisioned")
     stack.up()
-    set_green_topic_config(green, "orders", "retention.ms", "604800000")
+    set_topic_config(green, "orders", "retention.ms", "604800000")
     stack.goto("replicating")
     stack.up()
     assert len(connectors(config)) == 3

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin import AdminClient
 from pulumi import automation as auto
 
 from kafka_migration.config.model import Phase, Strategy
@@ -36,6 +36,7 @@ from tests.integration.estate import (
     committed_offsets,
     produce,
     seed_blue,
+    set_topic_config,
     stack_config,
     wait_until_copied,
 )
@@ -111,14 +112,6 @@ def second_program(fresh_venv: Path, kafka_cluster, tmp_path: Path) -> Iterator[
             stack.destroy()
         finally:
             stop_all_under(project / ".local-clusters")
-
-
-def set_topic_config(bootstrap: str, topic: str, key: str, value: str) -> None:
-    entry = ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
-    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: the futures fail once it is collected
-    for future in admin.incremental_alter_configs([resource]).values():
-        future.result(timeout=30)
 
 
 def values_on(bootstrap: str, topic: str, partitions: int) -> set[str]:
