@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Literal
 
@@ -24,8 +25,33 @@ class RuntimeKind(StrEnum):
     EXTERNAL = "external"
 
 
+class Credential(ConfigModel):
+    """A SASL user name and password (the password set with `pulumi config set --secret`)."""
+
+    username: str
+    password: SecretStr
+
+    @field_validator("username")
+    @classmethod
+    def _jaas_username(cls, value: str) -> str:
+        return check_jaas_username(value, "username")
+
+    @field_validator("password")
+    @classmethod
+    def _one_line_password(cls, value: SecretStr) -> SecretStr:
+        check_text(value.get_secret_value(), "password", shown=False)
+        return value
+
+
 class SecuritySpec(ConfigModel):
-    """How clients (and MM2) authenticate to a cluster."""
+    """How the stack (the admin identity) and MM2 (its own identity, `mm2`) authenticate to a cluster.
+
+    `username`/`password` are the admin identity: what the stack manages (topics, ACLs,
+    the fence, offsets at a handoff, cleanup) and what it reads (inventory, lag). `mm2` is
+    the identity MirrorMaker 2 replicates with; without it MM2 uses the admin identity,
+    which the policy pack flags on a production stack (a leaked MM2 password would be an
+    admin one). The grants each identity needs are listed in the README.
+    """
 
     protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
@@ -34,7 +60,14 @@ class SecuritySpec(ConfigModel):
     password: SecretStr | None = None
     """Set it with `pulumi config set --secret --path <cluster>.security.password`; a plain value is refused."""
     ca_file: str | None = None
-    """PEM file of the CA that signed the brokers' certificates (SSL protocols). Default: the system trust store."""
+    """PEM file of the CA that signed the brokers' certificates (SSL protocols). Default: the system trust store.
+
+    For a cluster of the local runtime, the runtime generates this CA (and its key beside it)
+    when the file does not exist yet. A relative path is taken from the project's folder and
+    stored absolute, because the Connect worker's JVM runs in its own folder.
+    """
+    mm2: Credential | None = None
+    """MirrorMaker 2's own identity on this cluster (SASL protocols). Default: the admin identity above."""
 
     @field_validator("username")
     @classmethod
@@ -48,7 +81,13 @@ class SecuritySpec(ConfigModel):
             check_text(value.get_secret_value(), "password", shown=False)
         return value
 
-    _ca_file = field_validator("ca_file")(one_line)
+    @field_validator("ca_file")
+    @classmethod
+    def _absolute_ca_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_text(value, "caFile")
+        return os.path.abspath(os.path.expanduser(value))
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> SecuritySpec:
@@ -59,12 +98,34 @@ class SecuritySpec(ConfigModel):
                 raise ValueError(
                     f"protocol {self.protocol} needs {names}; add them under security (password as a secret)"
                 )
+            if self.mm2 is not None and self.mm2.username == self.username:
+                raise ValueError(
+                    f"mm2.username is {self.mm2.username!r}, the admin identity's username too; give MM2 its own user "
+                    "(or remove the mm2 block to replicate as the admin identity)"
+                )
+        elif self.mm2 is not None:
+            raise ValueError(
+                f"mm2 credentials are set but protocol is {self.protocol}, which authenticates nobody; "
+                "use protocol SASL_SSL, or remove the mm2 block"
+            )
         elif self.sasl_mechanism is not None:
             raise ValueError(
                 f"saslMechanism {self.sasl_mechanism} is set but protocol is {self.protocol}; "
                 "use protocol SASL_SSL or SASL_PLAINTEXT, or remove saslMechanism"
             )
         return self
+
+    @property
+    def mm2_username(self) -> str | None:
+        """The user MM2 authenticates as (its own credential, else the admin one); None without SASL."""
+        if not self.protocol.startswith("SASL"):
+            return None
+        return self.mm2.username if self.mm2 is not None else self.username
+
+    @property
+    def mm2_password(self) -> SecretStr | None:
+        """The password MM2 authenticates with (its own credential's, else the admin one's)."""
+        return self.mm2.password if self.mm2 is not None else self.password
 
     def client_properties(self) -> dict[str, str]:
         """Kafka client properties (Java names) without the password (see `jaas_config`)."""
@@ -178,7 +239,28 @@ class ClusterSpec(ConfigModel):
             raise ValueError("runtime external needs bootstrapServers (host:port,host:port)")
         if self.runtime is RuntimeKind.LOCAL and self.brokers != 1:
             raise ValueError(f"the local runtime runs single-node clusters, got brokers={self.brokers}; set brokers: 1")
+        if self.runtime is RuntimeKind.LOCAL:
+            self._check_local_security()
         return self
+
+    def _check_local_security(self) -> None:
+        """The local runtime runs PLAINTEXT, or SASL_SSL with SCRAM-SHA-512 and a CA it generates at caFile."""
+        sec = self.security
+        if sec.protocol not in ("PLAINTEXT", "SASL_SSL"):
+            raise ValueError(
+                f"security.protocol is {sec.protocol}, but the local runtime runs PLAINTEXT or SASL_SSL clusters; "
+                "set security.protocol: SASL_SSL (or PLAINTEXT)"
+            )
+        if sec.protocol == "SASL_SSL" and sec.sasl_mechanism != "SCRAM-SHA-512":
+            raise ValueError(
+                f"security.saslMechanism is {sec.sasl_mechanism}, but a local SASL_SSL cluster offers SCRAM-SHA-512 "
+                "only; set security.saslMechanism: SCRAM-SHA-512"
+            )
+        if sec.protocol == "SASL_SSL" and sec.ca_file is None:
+            raise ValueError(
+                "a local SASL_SSL cluster needs security.caFile: the runtime generates its CA there (once) and "
+                "every client trusts it; set security.caFile, for example .local-clusters/ca/ca.pem"
+            )
 
     @property
     def resolved_bootstrap_servers(self) -> str:

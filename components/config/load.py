@@ -12,7 +12,10 @@ from kafka_migration.config.model import MigrationConfig
 from kafka_migration.config.redact import scrub_message, shown_value
 from kafka_migration.errors import ConfigError
 
-SECRET_PATHS = (("blue", "security", "password"), ("green", "security", "password"))
+SECRET_PATHS = tuple(
+    (side, *path) for side in ("blue", "green") for path in (("security", "password"), ("security", "mm2", "password"))
+)
+"""Every config path that holds a password."""
 
 
 def format_errors(err: ValidationError, stack: str, project: str | None = None) -> str:
@@ -70,8 +73,10 @@ def resolve_config(config: MigrationConfig | Mapping[str, Any], stack: str = "<s
 def unprotected_secrets(cfg: MigrationConfig, secret_keys: set[str], project: str) -> list[str]:
     """Config paths holding a password that was not set with `--secret`."""
     found = []
-    for side, *_ in SECRET_PATHS:
-        cluster = getattr(cfg, side)
-        if cluster.security.password is not None and f"{project}:{side}" not in secret_keys:
-            found.append(f"{side}.security.password")
+    for side, *path in SECRET_PATHS:
+        value: object = getattr(cfg, side)
+        for name in path:
+            value = getattr(value, name, None)
+        if value is not None and f"{project}:{side}" not in secret_keys:
+            found.append(".".join((side, *path)))
     return found

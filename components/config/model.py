@@ -108,7 +108,26 @@ class MigrationConfig(ConfigModel):
             )
         self._check_clients()
         self._check_waves()
+        self._check_mm2_principal()
         return self
+
+    @property
+    def mm2_principal_on_green(self) -> str:
+        """The principal MM2 is on green: its SASL user there, else `acls.mm2Principal`."""
+        user = self.green.security.mm2_username
+        return f"User:{user}" if user is not None else self.acls.mm2_principal
+
+    def _check_mm2_principal(self) -> None:
+        user = self.green.security.mm2_username
+        if user is None or "mm2_principal" not in self.acls.model_fields_set:
+            return
+        if self.acls.mm2_principal != f"User:{user}":
+            where = "green.security.mm2.username" if self.green.security.mm2 else "green.security.username"
+            raise ValueError(
+                f"acls.mm2Principal is {self.acls.mm2_principal!r}, but MM2 authenticates to green as {user!r} "
+                f"({where}), so its ACLs would name a principal nobody logs in as; set acls.mm2Principal: "
+                f"User:{user}, or remove it (it is derived from the credential)"
+            )
 
     def _check_clients(self) -> None:
         names = [c.name for c in self.clients]

@@ -6,6 +6,7 @@ from typing import Any
 
 from confluent_kafka import TopicCollection
 from confluent_kafka.admin import (
+    AclBinding,
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
@@ -39,6 +40,23 @@ OPERATIONS = {
     AclOperation.IDEMPOTENT_WRITE: "IdempotentWrite",
 }
 PERMISSIONS = {AclPermissionType.ALLOW: "Allow", AclPermissionType.DENY: "Deny"}
+
+
+def acl_binding(entry: AclEntry) -> AclBinding:
+    """`entry` as the admin client's binding (the inverse of how ACLs are read here)."""
+
+    def member(table: dict[Any, str], name: str) -> Any:
+        return next(k for k, v in table.items() if v == name)
+
+    return AclBinding(
+        member(RESOURCE_TYPES, entry.resource_type),
+        entry.resource_name,
+        member(PATTERN_TYPES, entry.pattern_type),
+        entry.principal,
+        entry.host,
+        member(OPERATIONS, entry.operation),
+        member(PERMISSIONS, entry.permission),
+    )
 
 
 def _acls(admin: AdminClient, timeout_s: float) -> tuple[AclEntry, ...]:

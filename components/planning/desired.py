@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from kafka_migration.config.patterns import any_full_match, full_match
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
-from kafka_migration.planning.naming import (
-    HEARTBEATS_TOPIC,
-    checkpoints_topic,
-    mm2_internal_topics,
-    offset_syncs_topic,
-    remote_topic,
-)
+from kafka_migration.planning.grants import CONNECT_WORKER_NAME, mm2_grants
+from kafka_migration.planning.naming import mm2_internal_topics, remote_topic
 from kafka_migration.planning.phases import Step, forward_flow_active, phase_order, reverse_flow_active
 from kafka_migration.planning.routing import RoutingDocument, routing_table
 
 READ_ONLY_OPERATIONS = ("Read", "Describe", "DescribeConfigs")
-CONNECT_WORKER_NAME = "migration"
-"""Name of the Connect worker (its group and storage topics are derived from it)."""
 
 
 @dataclass(frozen=True)
@@ -115,59 +109,86 @@ def green_topics(cfg: MigrationConfig, blue: ClusterInventory, green_brokers: in
 
 
 def green_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
-    """Blue's application ACLs for the migrated topics and groups, plus what MM2 needs on green.
+    """Every ACL green gets while MM2 runs: the applications' (`application_acls`) and MM2's (`mm2_acls`)."""
+    if not cfg.acls.enabled:
+        return []
+    return sorted({*application_acls(cfg, blue), *mm2_acls(cfg, blue)})
 
-    Remote copies (`A.orders`) get only read-type operations: applications must never
-    write into a topic MM2 writes.
+
+def application_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
+    """Blue's application ACLs for the migrated topics and groups, as green gets them.
+
+    - Literal topic ACLs follow the selection; under the bidirectional strategy the
+      read-type ones are granted on the remote copy (`A.orders`) too.
+    - A wildcard or prefixed topic ACL keeps its pattern for read-type operations, but any
+      other operation (Write, Create, Delete, Alter...) is granted literally on each
+      migrated topic it covers: on green the same pattern would also cover MM2's remote
+      copies and internal topics, which only MM2 may write.
+    - Cluster ACLs are not mirrored: a cluster-wide grant on blue (Alter, Create...) is a
+      decision to take again for green, by hand.
+    - Principals in `acls.excludePrincipals` and blue's own fence are skipped.
     """
     if not cfg.acls.enabled:
         return []
-    selected = {t.name for t in selected_topics(cfg, blue)}
+    selected = [t.name for t in selected_topics(cfg, blue)]
     fence = set(fence_acls(cfg, blue))
     acls: set[AclEntry] = set()
     for acl in blue.acls:
-        if acl.principal in cfg.acls.exclude_principals or acl in fence:
+        if acl.principal in cfg.acls.exclude_principals or acl in fence or acl.resource_type == "Cluster":
             continue
-        if acl.resource_type == "Topic" and acl.pattern_type == "Literal":
-            if acl.resource_name not in selected and acl.resource_name != "*":
-                continue
-            acls.add(acl)
-            if (
-                cfg.strategy is Strategy.BIDIRECTIONAL
-                and acl.resource_name != "*"
-                and acl.operation in READ_ONLY_OPERATIONS
-            ):
-                remote = remote_topic(cfg.strategy, cfg.blue.alias, acl.resource_name)
-                acls.add(AclEntry("Topic", remote, "Literal", acl.principal, acl.host, acl.operation, acl.permission))
+        if acl.resource_type == "Topic":
+            acls.update(_topic_acls_on_green(cfg, acl, selected))
         else:
             acls.add(acl)
-    acls.update(mm2_acls(cfg))
     return sorted(acls)
 
 
-def mm2_acls(cfg: MigrationConfig) -> list[AclEntry]:
-    """What MirrorMaker 2's principal needs on green: write remote topics and its internal topics."""
-    p, a = cfg.acls.mm2_principal, cfg.blue.alias
-    topic_prefix = f"{a}." if cfg.strategy is Strategy.BIDIRECTIONAL else ""
-    grants = [("Topic", "mm2-", "Prefixed", op) for op in ("All",)]
-    grants += [("Topic", HEARTBEATS_TOPIC, "Literal", "All"), ("Topic", checkpoints_topic(a), "Literal", "All")]
-    grants += [("Group", "mm2-", "Prefixed", "All"), ("Cluster", "kafka-cluster", "Literal", "Describe")]
-    if topic_prefix:
-        grants.append(("Topic", topic_prefix, "Prefixed", "All"))
+def _topic_acls_on_green(cfg: MigrationConfig, acl: AclEntry, selected: list[str]) -> list[AclEntry]:
+    read_only = acl.operation in READ_ONLY_OPERATIONS
+    if acl.pattern_type == "Literal" and acl.resource_name != "*":
+        if acl.resource_name not in selected:
+            return []
+        names = [acl.resource_name]
+    elif read_only:
+        return [acl]
     else:
-        grants += [
-            ("Topic", "*", "Literal", op)
-            for op in ("Write", "Create", "Alter", "AlterConfigs", "Describe", "DescribeConfigs")
+        names = [n for n in selected if _covers(acl, n)]
+    out = [dataclasses.replace(acl, resource_name=n, pattern_type="Literal") for n in names]
+    if cfg.strategy is Strategy.BIDIRECTIONAL and read_only:
+        out += [
+            dataclasses.replace(
+                acl, resource_name=remote_topic(cfg.strategy, cfg.blue.alias, n), pattern_type="Literal"
+            )
+            for n in names
         ]
-    if cfg.strategy is Strategy.BIDIRECTIONAL:
-        grants.append(("Topic", "*", "Literal", "Read"))  # B->A reads green's local topics
-        grants.append(("Topic", offset_syncs_topic(a), "Literal", "All"))
-    return [AclEntry(rt, name, pt, p, "*", op, "Allow") for rt, name, pt, op in grants]
+    return out
+
+
+def _covers(acl: AclEntry, topic: str) -> bool:
+    if acl.pattern_type == "Prefixed":
+        return topic.startswith(acl.resource_name)
+    return acl.resource_name in ("*", topic)
+
+
+def mm2_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
+    """What MirrorMaker 2's principal needs on green while it runs (`grants.mm2_grants`); dropped at `mm2-stopped`."""
+    if not cfg.acls.enabled:
+        return []
+    return mm2_grants(cfg, [t.name for t in selected_topics(cfg, blue)], cfg.green.alias)
 
 
 def fence_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
     """DENY WRITE on every migrated topic of blue, for every principal: nobody writes to blue again."""
     return [AclEntry("Topic", t.name, "Literal", "User:*", "*", "Write", "Deny") for t in selected_topics(cfg, blue)]
+
+
+def _planned_acls(
+    cfg: MigrationConfig, blue: ClusterInventory, provisioned: bool, mm2_stopped: bool
+) -> tuple[AclEntry, ...]:
+    """Green's ACLs: from `green-provisioned` on, MM2's until `mm2-stopped` (after that MM2 has nothing to do there)."""
+    if not provisioned:
+        return ()
+    return tuple(application_acls(cfg, blue) if mm2_stopped else green_acls(cfg, blue))
 
 
 def plan_migration(cfg: MigrationConfig, step: Step, blue: ClusterInventory, green_brokers: int) -> MigrationPlan:
@@ -186,7 +207,7 @@ def plan_migration(cfg: MigrationConfig, step: Step, blue: ClusterInventory, gre
         step=step,
         green_provisioned=provisioned,
         topics=tuple(green_topics(cfg, blue, green_brokers)) if provisioned else (),
-        acls=tuple(green_acls(cfg, blue)) if provisioned else (),
+        acls=_planned_acls(cfg, blue, provisioned, mm2_stopped),
         mm2_running=reached(cfg, step, Phase.REPLICATING) and not mm2_stopped,
         flows=tuple(flows),
         routing=routing_table(cfg, step),

@@ -40,7 +40,8 @@ from urllib.parse import urlparse
 
 from kafka_migration.config.clusters import DockerRuntimeSpec, RuntimeKind
 from kafka_migration.config.model import MigrationConfig
-from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
+from kafka_migration.planning.desired import MigrationPlan
+from kafka_migration.planning.grants import CONNECT_WORKER_NAME
 from kafka_migration.planning.java_text import properties_text
 from kafka_migration.planning.local_processes import ConnectWorker, KafkaNode, server_config, worker_config
 
@@ -234,7 +235,7 @@ def docker_green_spec(cfg: MigrationConfig, plan: MigrationPlan, prefix: str | N
     network, volume = prefix, f"{prefix}-data"
     bootstrap = _advertised(cfg, spec)
     worker = connect_worker(cfg, bootstrap)
-    keys = {f"{c.alias}.password": c.alias for c in (cfg.blue, cfg.green) if c.security.password is not None}
+    keys = {f"{c.alias}.password": c.alias for c in (cfg.blue, cfg.green) if c.security.mm2_password is not None}
     return DockerGreenSpec(
         network=network,
         data_volume=volume,

@@ -8,13 +8,15 @@ starts, reads or writes anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka_migration.config.model import MigrationConfig
-from kafka_migration.planning.desired import CONNECT_WORKER_NAME
+from kafka_migration.planning.grants import CONNECT_WORKER_NAME
 from kafka_migration.planning.java_text import jaas_escaped, properties_text
+from kafka_migration.planning.mm2 import endpoint
 
 DEFAULT_DATA_DIR = Path(".local-clusters")
 """Where local clusters and workers keep their data, relative to the Pulumi project."""
@@ -37,23 +39,75 @@ and on Docker, a NetworkPolicy on Kubernetes).
 """
 
 
+NODE_CERT_FILE = "node.crt"
+"""A secure node's certificate chain (its own certificate, then the CA's), PEM: what clients present."""
+NODE_KEY_FILE = "node.key"
+"""A secure node's private key, unencrypted PKCS#8 PEM (mode 0600)."""
+NODE_KEYSTORE_FILE = "node-keystore.pem"
+"""The key followed by the chain in one PEM file (mode 0600): what Kafka's file-based PEM keystore reads."""
+NODE_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,100}")
+"""Names a secure node may have: its certificate's CN must read back as the same principal (no DN escaping)."""
+
+
+@dataclass(frozen=True)
+class NodeTls:
+    """How a secure node proves who it is and whom it trusts: a CA and the node's certificate folder.
+
+    The files themselves are made by `local_runtime.tls` (`ensure_ca`, `issue_node_certificate`);
+    this only names them, so the properties can be planned without touching the disk.
+    """
+
+    ca_file: Path
+    """The CA's certificate (PEM): the truststore of every listener and every client. Its key lives beside it."""
+    folder: Path
+    """Folder holding the node's certificate chain, key and PEM keystore (`NODE_*_FILE`)."""
+
+    def __post_init__(self) -> None:
+        # The JVM runs inside the node's data_dir: every path it is given must be absolute.
+        object.__setattr__(self, "ca_file", Path(self.ca_file).resolve())
+        object.__setattr__(self, "folder", Path(self.folder).resolve())
+
+    @property
+    def cert_file(self) -> Path:
+        return self.folder / NODE_CERT_FILE
+
+    @property
+    def key_file(self) -> Path:
+        return self.folder / NODE_KEY_FILE
+
+    @property
+    def keystore_file(self) -> Path:
+        return self.folder / NODE_KEYSTORE_FILE
+
+
 @dataclass(frozen=True)
 class KafkaNode:
-    """Where one local cluster lives and listens."""
+    """Where one local cluster lives and listens, and (`tls`) whether it runs secured."""
 
     name: str
     """Short name, used in logs (for example the cluster alias)."""
     data_dir: Path
     """Folder for config, logs, pid file and the log segments."""
     broker_port: int
-    """PLAINTEXT listener on 127.0.0.1, the bootstrap server clients use."""
+    """Client listener on 127.0.0.1, the bootstrap server clients use (PLAINTEXT, or SASL_SSL when `tls` is set)."""
     controller_port: int
-    """KRaft controller listener on 127.0.0.1."""
+    """KRaft controller listener on 127.0.0.1 (PLAINTEXT, or SSL with client certificates when `tls` is set)."""
     heap_mb: int = 512
+    tls: NodeTls | None = None
+    """None: today's PLAINTEXT node (clients are User:ANONYMOUS). Set: SASL_SSL/SCRAM for clients, mTLS inside."""
 
     def __post_init__(self) -> None:
         # The JVM runs inside data_dir: every path it is given must be absolute.
         object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
+        if self.tls is not None and not NODE_NAME_PATTERN.fullmatch(self.name):
+            raise ValueError(
+                f"a secure Kafka node's name must match {NODE_NAME_PATTERN.pattern} (it becomes the CN of the "
+                f"node's certificate and its super user principal), got {self.name!r}"
+            )
+
+    @property
+    def secure(self) -> bool:
+        return self.tls is not None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -67,15 +121,41 @@ class KafkaNode:
     def log_dir(self) -> Path:
         return self.data_dir / "kraft-logs"
 
+    @property
+    def common_name(self) -> str:
+        """The CN of a secure node's certificate."""
+        return f"kafkamig-node-{self.name}"
 
-def server_config(node: KafkaNode) -> dict[str, str]:
+    @property
+    def node_principal(self) -> str:
+        """The principal Kafka builds from the node's certificate: its only super user.
+
+        Kafka's default principal builder with the default `ssl.principal.mapping.rules`
+        takes the peer certificate's subject as `X500Principal.getName()` (RFC 2253); a
+        subject holding only a CN of `NODE_NAME_PATTERN` characters reads back as `CN=<cn>`.
+        """
+        return f"User:CN={self.common_name}"
+
+
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+"""The only SASL mechanism a secure node's client listener offers."""
+_STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
+
+def server_config(node: KafkaNode, internal_port: int | None = None) -> dict[str, str]:
     """The broker+controller configuration of a local single-node cluster.
 
     ACLs are enforced by KRaft's StandardAuthorizer so that the ACL mirror and the
-    decommission fence are real. The local clients connect as the PLAINTEXT principal
-    User:ANONYMOUS, which `start` grants everything through wildcard ALLOW ACLs (not
-    as a super user: super users ignore DENY ACLs, and the fence is a DENY). Topics are
-    never auto-created: a migration must not invent topics on green that blue lacks.
+    decommission fence are real. Topics are never auto-created: a migration must not
+    invent topics on green that blue lacks.
+
+    A PLAINTEXT node (`node.tls` None): the local clients connect as the PLAINTEXT
+    principal User:ANONYMOUS, which `start` grants everything through wildcard ALLOW ACLs
+    (not as a super user: super users ignore DENY ACLs, and the fence is a DENY).
+    `internal_port` is ignored.
+
+    A secure node (`node.tls` set) has no anonymous access at all (`_secure_listeners`);
+    `internal_port` (required) is its INTERNAL listener's port.
     """
     props = {
         "process.roles": "broker,controller",
@@ -96,16 +176,57 @@ def server_config(node: KafkaNode) -> dict[str, str]:
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
-        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "authorizer.class.name": _STANDARD_AUTHORIZER,
         "allow.everyone.if.no.acl.found": "true",
         "log.retention.check.interval.ms": "10000",
     }
+    if node.tls is not None:
+        if internal_port is None:
+            raise ValueError(f"the secure Kafka node {node.name} needs the port of its INTERNAL listener")
+        props.update(_secure_listeners(node, node.tls, internal_port))
     return props
 
 
-def server_properties(node: KafkaNode) -> str:
+def _secure_listeners(node: KafkaNode, tls: NodeTls, internal_port: int) -> dict[str, str]:
+    """What a secure node replaces in `server_config`: its listeners, TLS stores, SASL and who is a super user.
+
+    - CLIENT (the bootstrap port): SASL_SSL with SCRAM-SHA-512 only; no client certificate asked.
+    - CONTROLLER and INTERNAL (inter-broker): SSL with `ssl.client.auth=required`, so only a
+      holder of a certificate from the node's CA gets in, and it gets in as that certificate's
+      subject. The node's own certificate is the only super user; every other principal
+      (SCRAM users) needs ACLs, and with `allow.everyone.if.no.acl.found=false` a resource
+      without ACLs is closed. No listener accepts User:ANONYMOUS.
+    - Keystore and truststore are PEM files (no store password): the key is unencrypted
+      PKCS#8, which Kafka 4.1 reads without `ssl.key.password`; the key file is 0600.
+    """
+    client = f"CLIENT://127.0.0.1:{node.broker_port}"
+    internal = f"INTERNAL://127.0.0.1:{internal_port}"
+    return {
+        "listeners": f"{client},{internal},CONTROLLER://127.0.0.1:{node.controller_port}",
+        "advertised.listeners": f"{client},{internal}",
+        "inter.broker.listener.name": "INTERNAL",
+        "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(tls.keystore_file),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(tls.ca_file),
+        "ssl.endpoint.identification.algorithm": "https",
+        "listener.name.controller.ssl.client.auth": "required",
+        "listener.name.internal.ssl.client.auth": "required",
+        "listener.name.client.ssl.client.auth": "none",
+        "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+        "listener.name.client.sasl.enabled.mechanisms": SCRAM_MECHANISM,
+        "listener.name.client.scram-sha-512.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        "super.users": node.node_principal,
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
+def server_properties(node: KafkaNode, internal_port: int | None = None) -> str:
     """`server_config` as the broker's `server.properties` (escaped for `java.util.Properties`)."""
-    return properties_text(server_config(node))
+    return properties_text(server_config(node, internal_port))
 
 
 @dataclass(frozen=True)
@@ -123,6 +244,9 @@ class ConnectWorker:
     heap_mb: int = 768
     secrets: dict[str, str] = field(default_factory=dict)
     """Values connectors reference as `${file:<secrets file>:<key>}` (SASL passwords), kept out of connector configs."""
+    client_properties: dict[str, str] = field(default_factory=dict)
+    """How the worker's own clients reach its cluster (security.protocol, sasl.*, ssl.truststore.*), as MM2's
+    identity: its password a `${file:...}` reference to the secrets file, which the worker resolves at start."""
 
     def __post_init__(self) -> None:
         # The JVM runs inside data_dir: every path it is given must be absolute.
@@ -197,6 +321,10 @@ def worker_config(worker: ConnectWorker) -> dict[str, str]:
         # any file the worker's user can read (the folder must exist when the worker starts).
         "config.providers.file.param.allowed.paths": allowed,
     }
+    # The worker's own clients: its group membership and storage topics, and the defaults of
+    # the connectors' producers, consumers and admins (which override them per flow).
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        props.update({f"{prefix}{k}": v for k, v in worker.client_properties.items()})
     return props
 
 
@@ -219,14 +347,17 @@ def secrets_properties(secrets: Mapping[str, str]) -> str:
 
 
 def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) -> ConnectWorker:
-    """The local Connect worker of this stack (storage topics on green, where it runs)."""
+    """The local Connect worker of this stack (storage topics on green, where it runs, reached as MM2's identity)."""
+    data_dir = (data_root / f"connect-{CONNECT_WORKER_NAME}").resolve()
+    secrets_file = data_dir / SECRETS_DIR / SECRETS_FILE
     return ConnectWorker(
         name=CONNECT_WORKER_NAME,
-        data_dir=(data_root / f"connect-{CONNECT_WORKER_NAME}").resolve(),
+        data_dir=data_dir,
         bootstrap_servers=green_bootstrap,
         rest_port=cfg.mm2.connect_rest_port,
         metrics_port=cfg.mm2.connect_metrics_port,
         storage_replication_factor=min(cfg.mm2.internal_topic_replication_factor, cfg.green.brokers),
+        client_properties=endpoint(cfg.green, secrets_file.as_posix()).client_properties,
     )
 
 

@@ -155,11 +155,26 @@ LOGIN_MODULES = {
 
 
 def sasl_jaas_config(cluster: ClusterSpec, password_reference: str) -> str:
-    """The cluster's `sasl.jaas.config` with `password_reference` (a config-provider placeholder) as its password."""
+    """MM2's `sasl.jaas.config` for the cluster (its own identity, `security.mm2`, else the admin one).
+
+    `password_reference` (a config-provider placeholder) stands for the password.
+    """
     sec = cluster.security
-    if sec.sasl_mechanism is None or sec.username is None:
+    if sec.sasl_mechanism is None or sec.mm2_username is None:
         raise ValueError(f"cluster {cluster.alias} has no SASL mechanism and username to build a JAAS config from")
-    return jaas_config(LOGIN_MODULES[sec.sasl_mechanism], {"username": sec.username, "password": password_reference})
+    return jaas_config(
+        LOGIN_MODULES[sec.sasl_mechanism], {"username": sec.mm2_username, "password": password_reference}
+    )
+
+
+def mm2_secrets(cfg: MigrationConfig) -> dict[str, str]:
+    """The values of MM2's secrets file: `<alias>.password` -> the password MM2 authenticates to that cluster with."""
+    out = {}
+    for cluster in (cfg.blue, cfg.green):
+        password = cluster.security.mm2_password
+        if password is not None:
+            out[f"{cluster.alias}.password"] = password.get_secret_value()
+    return out
 
 
 def endpoint(cluster: ClusterSpec, secrets_file: str) -> Endpoint:

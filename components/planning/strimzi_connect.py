@@ -19,7 +19,8 @@ from typing import Any
 
 from kafka_migration.config.clusters import ClusterSpec
 from kafka_migration.config.model import MigrationConfig, Strategy
-from kafka_migration.planning.desired import CONNECT_WORKER_NAME, MigrationPlan
+from kafka_migration.planning.desired import MigrationPlan
+from kafka_migration.planning.grants import CONNECT_WORKER_NAME
 from kafka_migration.planning.local_processes import CONNECT_CLIENT_OVERRIDE_POLICY
 from kafka_migration.planning.mm2 import (
     BYTES,

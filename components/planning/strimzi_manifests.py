@@ -78,18 +78,24 @@ def _check_security(cfg: MigrationConfig) -> None:
             "green.security.caFile is set, but on Kubernetes Strimzi's cluster CA signs green's certificates "
             "and MM2 trusts it from its Secret; remove green.security.caFile"
         )
+    if sec.mm2 is not None:
+        raise ValueError(
+            "green.security.mm2 is set, but on Kubernetes green's users are KafkaUsers of the User Operator and MM2 "
+            "runs as the migration's own user there; remove green.security.mm2 (blue.security.mm2 is supported)"
+        )
     if cfg.blue.security.ca_file:
         raise ValueError(
             f"blue.security.caFile {cfg.blue.security.ca_file!r} is a file on this machine, which the MirrorMaker 2 "
             "pods cannot read; remove it (blue's certificates must then chain to the pods' default trust store)"
         )
     for name, cluster in (("blue", cfg.blue), ("green", cfg.green)):
-        password = cluster.security.password
+        field = f"{name}.security.mm2.password" if cluster.security.mm2 else f"{name}.security.password"
+        password = cluster.security.mm2_password
         if password is not None and jaas_escaped(password.get_secret_value()) != password.get_secret_value():
             # The Secret holds the raw password (the User Operator sets green's SCRAM password from
             # it) and Strimzi's provider substitutes it verbatim inside MM2's quoted JAAS option.
             raise ValueError(
-                f"{name}.security.password contains a backslash, a double quote or a line break, which Strimzi's "
+                f"{field} contains a backslash, a double quote or a line break, which Strimzi's "
                 "secret provider would put unescaped inside MM2's sasl.jaas.config; on Kubernetes choose a password "
                 "without them (and set it with `pulumi config set --secret`)"
             )

@@ -161,4 +161,4 @@ def password_key(cluster: ClusterSpec) -> str:
 
 def credential_keys(cfg: MigrationConfig) -> dict[str, str]:
     """Key of the credentials Secret -> alias, for every cluster MM2 authenticates to with a password."""
-    return {password_key(c): c.alias for c in (cfg.blue, cfg.green) if c.security.password is not None}
+    return {password_key(c): c.alias for c in (cfg.blue, cfg.green) if c.security.mm2_password is not None}

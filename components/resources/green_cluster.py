@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -44,6 +45,7 @@ class GreenCluster(pulumi.ComponentResource):
                 broker_port=spec.local.broker_port,
                 controller_port=spec.local.controller_port,
                 heap_mb=spec.local.heap_mb,
+                **_local_security(spec),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             self.bootstrap_servers = process.bootstrap_servers
@@ -56,3 +58,15 @@ class GreenCluster(pulumi.ComponentResource):
         else:
             raise NotImplementedError(f"green runtime {spec.runtime.value} is built by its own component")
         self.register_outputs({"bootstrapServers": self.bootstrap_servers, "clusterId": self.cluster_id})
+
+
+def _local_security(spec: ClusterSpec) -> dict[str, Any]:
+    """A SASL_SSL local cluster's CA file, its SCRAM users (the admin identity and MM2's) and the admin's name."""
+    sec = spec.security
+    if sec.protocol == "PLAINTEXT":
+        return {}
+    users = {}
+    for credential in (sec, sec.mm2):
+        if credential is not None and credential.username is not None and credential.password is not None:
+            users[credential.username] = credential.password.get_secret_value()
+    return {"ca_file": sec.ca_file, "users": users, "admin_user": sec.username}

@@ -201,6 +201,7 @@ class Migration(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         green_resources: list[pulumi.Resource]
         workers: list[pulumi.Resource]
+        ca_ready: pulumi.Output[Any] | None = None
         if cfg.green.runtime is RuntimeKind.DOCKER:
             # The Docker runtime needs the `docker` extra (pulumi-docker): imported only here.
             from kafka_migration.resources.docker.resources import build_docker_green
@@ -213,11 +214,13 @@ class Migration(pulumi.ComponentResource):
             green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, data_root, protect), child)
             self.green_bootstrap_servers = green.bootstrap_servers
             green_resources = [green]
+            ca_ready = green.cluster_id if cfg.green.runtime is RuntimeKind.LOCAL else None
         provider = kafka_provider(
             f"{name}-green-kafka",
             cfg.green,
             cfg.green.resolved_bootstrap_servers,
             pulumi.ResourceOptions(parent=self, depends_on=green_resources),
+            ca_ready,
         )
         topics = TopicMirror(f"{name}-topics", TopicMirrorArgs(plan.topics, provider, protect, self._adopt), child)
         acls = AclMirror(f"{name}-acls", AclMirrorArgs(plan.acls, provider), child)

@@ -9,6 +9,7 @@ import pulumi
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.local_processes import local_worker
+from kafka_migration.planning.mm2 import mm2_secrets
 from kafka_migration.resources.providers.connect_worker import LocalConnectWorker
 
 TYPE = "kafkamig:index:MirrorMakerWorkers"
@@ -40,11 +41,7 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
         cfg = args.config
         if cfg.mm2.connect_url is None:  # a local or external green: a worker on this machine
             spec = local_worker(cfg, args.green_bootstrap_servers, args.data_root)
-            secrets = {
-                f"{c.alias}.password": c.security.password.get_secret_value()
-                for c in (cfg.blue, cfg.green)
-                if c.security.password is not None
-            }
+            secrets = mm2_secrets(cfg)
             worker = LocalConnectWorker(
                 f"{name}-connect",
                 spec,

@@ -172,7 +172,7 @@ def _secrets_file(cfg: MigrationConfig, spec: DockerGreenSpec) -> str:
     clusters = {c.alias: c for c in (cfg.blue, cfg.green)}
     secrets = {}
     for key, alias in spec.secret_keys.items():
-        password = clusters[alias].security.password
+        password = clusters[alias].security.mm2_password
         assert password is not None  # secret_keys lists only clusters with a password
         secrets[key] = password.get_secret_value()
     return secrets_properties(secrets)

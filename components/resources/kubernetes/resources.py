@@ -232,7 +232,7 @@ def _credentials(cfg: MigrationConfig, manifests: StrimziManifests) -> dict[str,
     clusters = {c.alias: c for c in (cfg.blue, cfg.green)}
     out = {}
     for key, alias in manifests.credential_keys.items():
-        password = clusters[alias].security.password
+        password = clusters[alias].security.mm2_password
         assert password is not None  # credential_keys lists only clusters with a password
         out[key] = password.get_secret_value()
     return out

@@ -41,6 +41,7 @@ def _worker(props: dict[str, Any]) -> connect.ConnectWorker:
         storage_replication_factor=int(props["storage_replication_factor"]),
         heap_mb=int(props["heap_mb"]),
         secrets=dict(props.get("secrets") or {}),
+        client_properties=dict(props.get("client_properties") or {}),
     )
 
 
@@ -109,6 +110,7 @@ class LocalConnectWorker(Resource, module="kafkamig", name="LocalConnectWorker")
             "storage_replication_factor": worker.storage_replication_factor,
             "heap_mb": worker.heap_mb,
             "secrets": secrets or {},
+            "client_properties": worker.client_properties,
             "config_digest": config_digest(worker),
             "running": running,
             "url": None,

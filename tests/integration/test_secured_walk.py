@@ -1,0 +1,411 @@
+"""The one-way migration on secured clusters: SASL_SSL everywhere, ACLs enforced, and no password in sight.
+
+Blue and green both run SASL_SSL (SCRAM-SHA-512 over TLS, each with a CA of its own that the
+local runtime generated) and enforce ACLs, with no anonymous access and no super user but
+the broker's own certificate. Every client authenticates: the stack as each cluster's admin
+identity, MM2 as its own identity, the applications as theirs. Blue's admin and MM2 get
+exactly what `planning.grants.blue_grants` lists (the README's table), so the walk passing
+is what shows that list is enough; green's MM2 grants are the stack's own, literal, and
+gone at `mm2-stopped`.
+
+Every password is set with `pulumi config set --secret` and is looked for, as text, in
+`pulumi stack export`, every file under the project, the state backend and blue's folder
+(brokers' and the worker's logs included), every process command line seen during the walk,
+the Connect REST API's answers, the engine's output and a config error's message.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import stat
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+from pulumi import automation as auto
+
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.evidence.connect_rest import ConnectClient
+from kafka_migration.local_runtime import kafka
+from kafka_migration.local_runtime.ports import free_ports
+from kafka_migration.local_runtime.process import stop_all_under
+from kafka_migration.local_runtime.pulumi_cli import pulumi_bin, pulumi_env
+from kafka_migration.local_runtime.stack_harness import MigrationStack
+from kafka_migration.planning.cluster_inventory import AclEntry
+from kafka_migration.planning.grants import blue_grants
+from kafka_migration.planning.local_processes import KafkaNode, NodeTls
+from tests.integration.estate import stack_config
+
+pytestmark = pytest.mark.integration
+
+USERS_ON_BLUE = ("blue-admin", "blue-mm2", "orders-service", "billing")
+USERS_ON_GREEN = ("green-admin", "green-mm2")
+APPS_ON_GREEN = ("orders-service", "billing", "intruder")
+PARTITIONS = 3
+HISTORY = 40
+"""Records per partition produced on blue before the migration."""
+COMMITTED = 25
+"""Offset billing commits on blue, per partition."""
+GATE_WAIT_S = 120
+CLIENTS = [
+    {"name": "orders-service", "role": "producer", "wave": 1, "topics": ["orders"], "principal": "User:orders-service"},
+    {"name": "billing", "role": "consumer", "wave": 1, "topics": ["orders"], "principal": "User:billing"},
+]
+
+
+class CommandLines(threading.Thread):
+    """Every process command line seen while the walk runs (JVMs, the engine, its plugins), sampled."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: set[str] = set()
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            for proc in psutil.process_iter(["cmdline"]):
+                self.seen.add(" ".join(proc.info["cmdline"] or ()))
+            time.sleep(0.2)
+
+    def stop(self) -> set[str]:
+        self._done.set()
+        self.join()
+        return self.seen
+
+
+def sasl(node_or_bootstrap: KafkaNode | str, ca: Path, user: str, password: str, **extra: Any) -> dict[str, Any]:
+    bootstrap = node_or_bootstrap if isinstance(node_or_bootstrap, str) else node_or_bootstrap.bootstrap_servers
+    return {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": user,
+        "sasl.password": password,
+        "ssl.ca.location": str(ca),
+        "log_level": 0,
+        **extra,
+    }
+
+
+def produce(conf: dict[str, Any], values: list[tuple[int, str]]) -> None:
+    producer = Producer({**conf, "enable.idempotence": True, "message.timeout.ms": 15000})
+    errors: list[Any] = []
+    for partition, value in values:
+        producer.produce("orders", value.encode(), partition=partition, on_delivery=lambda e, _m: errors.append(e))
+    producer.flush(30)
+    failed = [e for e in errors if e is not None]
+    if failed:
+        raise KafkaException(failed[0])
+
+
+def values(conf: dict[str, Any], start: dict[int, int] | None = None, group: str | None = None) -> list[str]:
+    """The values of `orders` from `start` (default: the beginning) to the end, assigned (nothing committed)."""
+    group = group or f"reader-{secrets.token_hex(4)}"
+    consumer = Consumer({**conf, "group.id": group, "enable.auto.commit": False})
+    try:
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition("orders", p), timeout=10)[1] for p in range(PARTITIONS)
+        }
+        positions = {p: (start or {}).get(p, 0) for p in range(PARTITIONS)}
+        consumer.assign([TopicPartition("orders", p, positions[p]) for p in range(PARTITIONS)])
+        out = []
+        while any(positions[p] < ends[p] for p in ends):
+            message = consumer.poll(10)
+            assert message is not None, f"read up to {positions} of {ends}"
+            assert message.error() is None, message.error()
+            out.append(message.value().decode())
+            positions[message.partition()] = message.offset() + 1
+        return out
+    finally:
+        consumer.close()
+
+
+def committed(conf: dict[str, Any], group: str) -> dict[int, int]:
+    consumer = Consumer({**conf, "group.id": group, "enable.auto.commit": False})
+    try:
+        parts = consumer.committed([TopicPartition("orders", p) for p in range(PARTITIONS)], timeout=10)
+        return {tp.partition: tp.offset for tp in parts}
+    finally:
+        consumer.close()
+
+
+def refused(action: Any) -> str:
+    """The error a refused client action raises (authentication or authorization)."""
+    with pytest.raises(KafkaException) as err:
+        action()
+    return str(err.value)
+
+
+def acls_of(admin: AdminClient, principal: str) -> list[Any]:
+    pattern = AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, principal, None, AclOperation.ANY, AclPermissionType.ANY
+    )
+    return list(admin.describe_acls(pattern).result(timeout=30))
+
+
+def add_users(admin: AdminClient, passwords: dict[str, str], users: tuple[str, ...]) -> None:
+    upserts = [
+        UserScramCredentialUpsertion(u, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), passwords[u].encode())
+        for u in users
+    ]
+    for future in admin.alter_user_scram_credentials(upserts).values():
+        future.result(timeout=30)
+
+
+def leaks(passwords: dict[str, str], text: str) -> list[str]:
+    return sorted(user for user, password in passwords.items() if password in text)
+
+
+def files_with_passwords(roots: list[Path], passwords: dict[str, str], allowed: set[Path]) -> dict[str, list[str]]:
+    """Every file under `roots` (logs, properties, state, segments) holding a password, but `allowed`."""
+    found = {}
+    needles = {u: p.encode() for u, p in passwords.items()}
+    for root in roots:
+        for path in root.rglob("*"):
+            if not path.is_file() or path.is_symlink() or path in allowed:
+                continue
+            data = path.read_bytes()
+            hits = sorted(u for u, n in needles.items() if n in data)
+            if hits:
+                found[str(path)] = hits
+    return found
+
+
+def rest_answers(url: str) -> str:
+    """What the Connect REST API tells anyone who asks: connectors with their configs, tasks and status."""
+    paths = ["/connectors?expand=info&expand=status"]
+    for name in ConnectClient(url).list_connectors():
+        quoted = urllib.parse.quote(name, safe="")
+        paths += [f"/connectors/{quoted}{tail}" for tail in ("", "/config", "/tasks", "/status")]
+    answers = []
+    for path in paths:
+        with urllib.request.urlopen(f"{url}{path}", timeout=10) as response:
+            answers.append(response.read().decode())
+    assert len(answers) > 1, "no connector to ask about"
+    return "\n".join(answers)
+
+
+@pytest.fixture
+def secured_blue(toolchain: None, tmp_path: Path) -> Iterator[tuple[KafkaNode, dict[str, str]]]:
+    """Blue, SASL_SSL with ACLs, the orders topic with history and billing's committed offsets."""
+    passwords = {u: f"pw-{u}-{secrets.token_hex(10)}" for u in (*USERS_ON_BLUE, *USERS_ON_GREEN, "intruder")}
+    broker, controller = free_ports(2)
+    folder = tmp_path / "kafka-A"
+    node = KafkaNode(
+        "A", folder, broker, controller, heap_mb=384, tls=NodeTls(tmp_path / "blue-ca" / "ca.pem", folder / "tls")
+    )
+    kafka.start(node, kafka.new_cluster_id(), users={u: passwords[u] for u in USERS_ON_BLUE})
+    try:
+        yield node, passwords
+    finally:
+        kafka.stop(node)
+
+
+def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_shows(
+    secured_blue: tuple[KafkaNode, dict[str, str]], project_copy: Path, tmp_path: Path
+) -> None:
+    blue, passwords = secured_blue
+    assert blue.tls is not None
+    blue_ca = blue.tls.ca_file
+    green_ca = project_copy / ".local-clusters" / "ca" / "ca.pem"
+
+    # The stack's config: blue and green secured, each with an admin identity and MM2's own.
+    config = stack_config(blue, tmp_path / "routing", "one-way")
+    config.update(topics={"include": ["orders"]}, consumerGroups=["billing"], clients=CLIENTS)
+    config["blue"]["security"] = {
+        "protocol": "SASL_SSL",
+        "saslMechanism": "SCRAM-SHA-512",
+        "username": "blue-admin",
+        "caFile": str(blue_ca),
+        "mm2": {"username": "blue-mm2"},
+    }
+    config["green"]["security"] = {
+        "protocol": "SASL_SSL",
+        "saslMechanism": "SCRAM-SHA-512",
+        "username": "green-admin",
+        "caFile": str(green_ca),
+        "mm2": {"username": "green-mm2"},
+    }
+    secret_paths = {
+        "blue.security.password": passwords["blue-admin"],
+        "blue.security.mm2.password": passwords["blue-mm2"],
+        "green.security.password": passwords["green-admin"],
+        "green.security.mm2.password": passwords["green-mm2"],
+    }
+    model = config_from_mapping(_with_passwords(config, secret_paths))
+
+    # Blue: the orders topic, the applications' ACLs, and exactly the grants the README lists for the stack.
+    operator = kafka.operator_admin(blue)
+    for future in operator.create_topics([NewTopic("orders", PARTITIONS, 1)]).values():
+        future.result(timeout=30)
+    apps = [
+        AclEntry("Topic", "orders", "Literal", "User:orders-service", "*", op, "Allow") for op in ("Write", "Describe")
+    ]
+    apps += [AclEntry("Topic", "orders", "Literal", "User:billing", "*", op, "Allow") for op in ("Read", "Describe")]
+    apps.append(AclEntry("Group", "billing", "Literal", "User:billing", "*", "Read", "Allow"))
+    kafka.grant(blue, [*apps, *blue_grants(model, ["orders"])])
+    on_blue = {u: sasl(blue, blue_ca, u, passwords[u]) for u in USERS_ON_BLUE}
+    produce(on_blue["orders-service"], history())
+    billing = Consumer({**on_blue["billing"], "group.id": "billing", "enable.auto.commit": False})
+    billing.commit(offsets=[TopicPartition("orders", p, COMMITTED) for p in range(PARTITIONS)], asynchronous=False)
+    billing.close()
+    # Blue really enforces: no PLAINTEXT, no wrong password, no write without a grant.
+    assert "AUTHORIZATION_FAILED" in refused(lambda: produce(on_blue["billing"], [(0, "not billing's")]))
+    refused(lambda: AdminClient({**on_blue["orders-service"], "sasl.password": "wrong"}).list_topics(timeout=5))
+
+    # blue and green as objects in Pulumi.secured.yaml (leaf by leaf), so that a password can be a secret inside them.
+    clusters = {k: config.pop(k) for k in ("blue", "green")}
+    stack = MigrationStack.create(project_copy, tmp_path / "state", "secured", config)
+    leaves = {path: auto.ConfigValue(str(value)) for path, value in _leaves(clusters)}
+    leaves.update({path: auto.ConfigValue(value, secret=True) for path, value in secret_paths.items()})
+    stack.stack.set_all_config(leaves, path=True)
+    config.update(clusters)
+    engine_output: list[str] = []
+    commands = CommandLines()
+    commands.start()
+    try:
+        _walk(stack, blue, blue_ca, green_ca, config, passwords, engine_output, project_copy, tmp_path)
+        seen = commands.stop()
+        assert not [c for c in seen if leaks(passwords, c)], "a password on a command line"
+        assert leaks(passwords, "\n".join(engine_output)) == []
+        # What `pulumi stack export` prints (the Automation API's export_stack adds --show-secrets).
+        exported = subprocess.run(
+            [str(pulumi_bin() / "pulumi"), "stack", "export", "--stack", "secured"],
+            cwd=project_copy,
+            env=pulumi_env(tmp_path / "state"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "ciphertext" in exported  # the passwords are there, encrypted
+        assert leaks(passwords, exported) == [], "a password in plain text in `pulumi stack export`"
+        assert leaks(passwords, (project_copy / "Pulumi.secured.yaml").read_text()) == []
+        # A mistyped key holding a secret: the error names the key, never the value.
+        stack.stack.set_config(
+            "green.security.mm2.passwrod", auto.ConfigValue(passwords["green-mm2"], secret=True), path=True
+        )
+        with pytest.raises(auto.CommandError) as err:
+            stack.preview()
+        assert "passwrod" in str(err.value) and leaks(passwords, str(err.value)) == []
+        stack.stack.remove_config("green.security.mm2.passwrod", path=True)
+        roots = [project_copy, tmp_path / "state", blue.data_dir]
+        assert files_with_passwords(roots, passwords, set()) == {}
+    finally:
+        if commands.is_alive():
+            commands.stop()
+        try:
+            stack.destroy()
+        finally:
+            stop_all_under(project_copy / ".local-clusters")
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """`(dotted.path, value)` of every leaf of a nested dict."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _with_passwords(config: dict[str, Any], secret_paths: dict[str, str]) -> dict[str, Any]:
+    out = json.loads(json.dumps(config))
+    for path, value in secret_paths.items():
+        *parents, leaf = path.split(".")
+        node = out
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return out
+
+
+def _walk(
+    stack: MigrationStack,
+    blue: KafkaNode,
+    blue_ca: Path,
+    green_ca: Path,
+    config: dict[str, Any],
+    passwords: dict[str, str],
+    engine_output: list[str],
+    project: Path,
+    tmp_path: Path,
+) -> None:
+    green = f"127.0.0.1:{config['green']['local']['brokerPort']}"
+    on_blue = {u: sasl(blue, blue_ca, u, passwords[u]) for u in USERS_ON_BLUE}
+    on_green = {u: sasl(green, green_ca, u, passwords[u]) for u in (*USERS_ON_GREEN, *APPS_ON_GREEN)}
+    connect_url = f"http://127.0.0.1:{config['mm2']['connectRestPort']}"
+
+    def up(phase: str, producer_waves: int = 0, consumer_waves: int = 0) -> None:
+        stack.goto(phase, producer_waves, consumer_waves)
+        stack.up_when_gates_pass(GATE_WAIT_S, on_output=engine_output.append)
+
+    up("blue-only")
+    up("green-provisioned")
+    assert green_ca.exists() and stat.S_IMODE(green_ca.with_suffix(".key").stat().st_mode) == 0o600
+    green_admin = AdminClient(on_green["green-admin"])
+    # The applications' identities on green are the platform team's to create; the admin identity may.
+    add_users(green_admin, passwords, APPS_ON_GREEN)
+    assert {(a.operation.name, a.name) for a in acls_of(green_admin, "User:billing")} >= {("READ", "orders")}
+    assert acls_of(green_admin, "User:green-mm2"), "MM2's grants on green"
+    assert {a.resource_pattern_type for a in acls_of(green_admin, "User:green-mm2")} == {ResourcePatternType.LITERAL}
+    # Green enforces too: no PLAINTEXT, no anonymous, no wrong password.
+    refused(lambda: AdminClient({"bootstrap.servers": green, "log_level": 0}).list_topics(timeout=5))
+    refused(lambda: AdminClient({**on_green["billing"], "sasl.password": "wrong"}).list_topics(timeout=5))
+
+    up("replicating")
+    expected = sorted(v for _, v in history())
+    deadline = time.monotonic() + 90
+    while sorted(values(on_green["green-admin"])) != expected:
+        assert time.monotonic() < deadline, "MM2 did not copy blue's history to green"
+        time.sleep(2)
+    worker_secrets = next(project.rglob("mm2-secrets.properties"))
+    assert stat.S_IMODE(worker_secrets.stat().st_mode) == 0o600
+    assert sorted(leaks(passwords, worker_secrets.read_text())) == ["blue-mm2", "green-mm2"]  # MM2's only
+    assert leaks(passwords, rest_answers(connect_url)) == []
+    assert files_with_passwords([project, tmp_path / "state", blue.data_dir], passwords, {worker_secrets}) == {}
+
+    up("consumers-switched", 0, 1)
+    # billing's offsets crossed (identity names, same offsets: MM2 copied into empty topics) and it reads on.
+    assert committed(on_green["billing"], "billing") == dict.fromkeys(range(PARTITIONS), COMMITTED)
+    after_commit = values(on_green["billing"], dict.fromkeys(range(PARTITIONS), COMMITTED), group="billing")
+    assert len(after_commit) == PARTITIONS * (HISTORY - COMMITTED)
+
+    up("producers-switched", 1, 1)
+    produce(on_green["orders-service"], [(0, "written on green")])
+    # A client without the grant is refused on green, authenticated or not.
+    assert "AUTHORIZATION_FAILED" in refused(lambda: produce(on_green["intruder"], [(0, "intruder")]))
+    assert "AUTHORIZATION_FAILED" in refused(lambda: produce(on_green["billing"], [(0, "billing writes")]))
+
+    up("verified", 1, 1)
+    up("mm2-stopped", 1, 1)
+    assert acls_of(green_admin, "User:green-mm2") == [], "MM2's grants outlived MM2"
+    assert not worker_secrets.exists(), "the worker's secrets file outlived the worker"
+    up("decommissioned", 1, 1)
+    # The fence: nobody writes to blue's migrated topics any more.
+    refused(lambda: produce(on_blue["orders-service"], [(0, "late write on blue")]))
+
+
+def history() -> list[tuple[int, str]]:
+    """Blue's records before the migration: (partition, value)."""
+    return [(p, f"history {p}/{i}") for p in range(PARTITIONS) for i in range(HISTORY)]
