@@ -10,7 +10,7 @@ CLI := .venv/bin/kafka-migration
 VENV_STAMP := .venv/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
 
-.PHONY: all setup venv toolchain test unit integration lint format rehearsal campaign status bench blue blue-stop clean
+.PHONY: all setup venv toolchain test test-long unit integration lint format rehearsal campaign status bench blue blue-stop clean
 
 all: lint test
 
@@ -46,7 +46,12 @@ format: venv
 
 test: TOOLCHAIN_EXTRAS = kubernetes
 test: setup lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not long" $(PYTEST_ARGS)
+
+# Integration runs too long for every CI run (their cheaper counterparts are in `make test`).
+test-long: TOOLCHAIN_EXTRAS = kubernetes
+test-long: setup
+	$(PY) -m pytest -m long $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

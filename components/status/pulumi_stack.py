@@ -61,7 +61,8 @@ def run_pulumi(args: Sequence[str], project_dir: Path, env: Mapping[str, str]) -
     except (OSError, subprocess.TimeoutExpired) as err:
         raise StackError(f"`{command}` could not run: {err}") from None
     if done.returncode != 0:
-        reason = (done.stderr or done.stdout).strip() or f"exit code {done.returncode}"
+        # stderr only: stdout of `config --show-secrets` holds the decrypted passwords.
+        reason = done.stderr.strip() or f"exit code {done.returncode}"
         raise StackError(f"`{command}` failed: {reason}")
     try:
         return json.loads(done.stdout or "null")
@@ -73,10 +74,11 @@ def read_stack(stack: str, project_dir: Path, env: Mapping[str, str]) -> StackDa
     """The stack's config (validated as `pulumi up` validates it) and outputs ({} if never updated)."""
     if not (project_dir / "Pulumi.yaml").is_file():
         raise StackError(f"{project_dir} is not the Pulumi project (no Pulumi.yaml); pass --project-dir")
+    # The passwords are needed to read the clusters as the stack does; they stay in this process's memory.
     raw = run_pulumi(["config", "--json", "--show-secrets", "--stack", stack], project_dir, env)
     if not isinstance(raw, dict):
         raise StackError(f"`pulumi config --json` printed {type(raw).__name__}, expected an object")
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("name")
     cfg = config_from_mapping(config_values(raw), stack, project)
-    outputs = run_pulumi(["stack", "output", "--json", "--show-secrets", "--stack", stack], project_dir, env)
+    outputs = run_pulumi(["stack", "output", "--json", "--stack", stack], project_dir, env)
     return StackData(cfg, outputs if isinstance(outputs, dict) else {})

@@ -44,6 +44,7 @@ def test_consumers_moved_under_traffic_survive_a_killed_connect_worker_and_a_kil
     assert [p["name"] for p in report["phases"]][-1] == "consumers-switched (consumerWaves=1)"
 
 
+@pytest.mark.long  # 3 minutes; the checker catching a skip is in make test too (test_workload.py)
 def test_checker_reports_losses_when_consumers_ignore_the_handed_over_offsets(toolchain, tmp_path: Path) -> None:
     report = short_run(tmp_path, consumers_ignore_committed=True, total_rate_per_s=80.0)
     # Consumers that start at the end of green's topics skip what arrived between pause and resume.

@@ -233,20 +233,14 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
     # The stack's config: blue and green secured, each with an admin identity and MM2's own.
     config = stack_config(blue, tmp_path / "routing", "one-way")
     config.update(topics={"include": ["orders"]}, consumerGroups=["billing"], clients=CLIENTS)
-    config["blue"]["security"] = {
-        "protocol": "SASL_SSL",
-        "saslMechanism": "SCRAM-SHA-512",
-        "username": "blue-admin",
-        "caFile": str(blue_ca),
-        "mm2": {"username": "blue-mm2"},
-    }
-    config["green"]["security"] = {
-        "protocol": "SASL_SSL",
-        "saslMechanism": "SCRAM-SHA-512",
-        "username": "green-admin",
-        "caFile": str(green_ca),
-        "mm2": {"username": "green-mm2"},
-    }
+    for side, ca in (("blue", blue_ca), ("green", green_ca)):
+        config[side]["security"] = {
+            "protocol": "SASL_SSL",
+            "saslMechanism": "SCRAM-SHA-512",
+            "username": f"{side}-admin",
+            "caFile": str(ca),
+            "mm2": {"username": f"{side}-mm2"},
+        }
     secret_paths = {
         "blue.security.password": passwords["blue-admin"],
         "blue.security.mm2.password": passwords["blue-mm2"],
