@@ -124,7 +124,6 @@ def bench_mm2(records: int) -> list[Result]:
 
     from kafka_migration.config.model import Strategy
     from kafka_migration.config.settings import Mm2Settings
-    from kafka_migration.evidence.connect_rest import ConnectClient
     from kafka_migration.evidence.topics import read_offset_syncs
     from kafka_migration.local_runtime import connect, kafka
     from kafka_migration.local_runtime.ports import free_ports
@@ -159,7 +158,7 @@ def bench_mm2(records: int) -> list[Result]:
             Mm2Settings(internal_topic_replication_factor=1),
         )
         t0 = time.monotonic()
-        rest = ConnectClient(worker.url)
+        rest = connect.rest_client(worker)
         for name, config in connector_configs(flow, 1).items():
             rest.put_config(name, config)
         conf = {"bootstrap.servers": blue.bootstrap_servers}

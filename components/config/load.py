@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.config.redact import scrub_message, shown_value
@@ -70,13 +70,15 @@ def resolve_config(config: MigrationConfig | Mapping[str, Any], stack: str = "<s
     return config_from_mapping(config, stack)
 
 
+def secret_at(cfg: MigrationConfig, path: str) -> SecretStr | None:
+    """The password at a dotted config path of `SECRET_PATHS` (`green.security.mm2.password`), if set."""
+    value: object = cfg
+    for name in path.split("."):
+        value = getattr(value, name, None)
+    return value if isinstance(value, SecretStr) else None
+
+
 def unprotected_secrets(cfg: MigrationConfig, secret_keys: set[str], project: str) -> list[str]:
     """Config paths holding a password that was not set with `--secret`."""
-    found = []
-    for side, *path in SECRET_PATHS:
-        value: object = getattr(cfg, side)
-        for name in path:
-            value = getattr(value, name, None)
-        if value is not None and f"{project}:{side}" not in secret_keys:
-            found.append(".".join((side, *path)))
-    return found
+    paths = [".".join(p) for p in SECRET_PATHS]
+    return [p for p in paths if secret_at(cfg, p) is not None and f"{project}:{p.split('.')[0]}" not in secret_keys]

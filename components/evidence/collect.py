@@ -21,6 +21,7 @@ from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import selected_topics
 from kafka_migration.planning.gate_evidence import Evidence, FlowEvidence, GroupActivity, ParitySample, PartitionLag
 from kafka_migration.planning.gates import Gate
+from kafka_migration.planning.local_processes import Mm2Endpoints
 from kafka_migration.planning.naming import ConnectorKind, connector_name, offset_syncs_topic
 
 LAG_SETTLE_S = 10.0
@@ -30,16 +31,18 @@ LAG_SETTLE_S = 10.0
 class Collector:
     """Reads blue, green and MM2 for one gate evaluation."""
 
-    def __init__(
-        self, cfg: MigrationConfig, connect_url: str | None, metrics_url: str | None, settle_lag: bool = True
-    ) -> None:
-        """`settle_lag`: let a lag reading wait briefly for MM2's delayed offset-syncs (gates); off for samples."""
+    def __init__(self, cfg: MigrationConfig, mm2: Mm2Endpoints | None, settle_lag: bool = True) -> None:
+        """`mm2`: where MM2's REST API and metrics are (None: nowhere, MM2 is not read).
+
+        `settle_lag`: let a lag reading wait briefly for MM2's delayed offset-syncs (gates); off for samples.
+        """
         self.cfg = cfg
         self.settle_lag = settle_lag
         self.timeout = cfg.gates.read_timeout_seconds
         self.conf = {c.alias: client_config(c) for c in (cfg.blue, cfg.green)}
-        self.connect_url = connect_url
-        self.metrics_url = metrics_url
+        self.connect_url = mm2.connect_url if mm2 else None
+        self.metrics_url = mm2.metrics_url if mm2 else None
+        self.rest_credentials_file = mm2.rest_credentials_file if mm2 else None
 
     def collect(
         self,
@@ -138,7 +141,7 @@ class Collector:
     def _connector_states(self, source: str, target: str) -> dict[str, str]:
         if not self.connect_url:
             return {}
-        client = ConnectClient(self.connect_url, timeout_s=self.timeout)
+        client = ConnectClient(self.connect_url, self.timeout, self.rest_credentials_file)
         names = [
             connector_name(source, target, ConnectorKind.SOURCE),
             connector_name(source, target, ConnectorKind.CHECKPOINT),

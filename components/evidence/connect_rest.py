@@ -2,15 +2,22 @@
 
 The gates read connectors and their status through it (`evidence.collect`); the connector
 provider writes configs through it, and the local runtime asks it whether a worker is up.
+
+A worker protected by Kafka Connect's basic-auth REST extension (the local runtime's) is
+called with the user and password of its credentials file (`user=password`, the format of
+the extension's `PropertyFileLoginModule`), read at each call: the password is passed to
+nobody as a value, only the file's path.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 
@@ -22,20 +29,31 @@ class ConnectError(RuntimeError):
         self.status = status
 
 
+def basic_authorization(credentials_file: Path) -> str:
+    """The `Authorization` header for the first `user=password` line of a credentials file."""
+    for line in credentials_file.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith(("#", "!")):
+            user, _, password = line.partition("=")
+            token = base64.b64encode(f"{user.strip()}:{password.strip()}".encode()).decode()
+            return f"Basic {token}"
+    raise ConnectError(401, f"no user in the Connect REST credentials file {credentials_file}")
+
+
 class ConnectClient:
     """The few calls of Kafka Connect's REST API that the migration needs."""
 
-    def __init__(self, url: str, timeout_s: float = 30) -> None:
+    def __init__(self, url: str, timeout_s: float = 30, credentials_file: str | Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        self.credentials_file = Path(credentials_file) if credentials_file else None
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.credentials_file is not None:
+            headers["Authorization"] = basic_authorization(self.credentials_file)
         request = urllib.request.Request(  # noqa: S310 - http(s) URL of the Connect REST API
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            self.url + path, data=data, method=method, headers=headers
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310

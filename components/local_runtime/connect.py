@@ -9,10 +9,15 @@ and its properties are `planning.local_processes`'; its REST client is `evidence
 The worker's secrets file (MM2's passwords, read through `${file:...}`) exists only while
 the worker runs: `start` writes it 0600 (`local_runtime.private_files`), `retire` (the worker
 stopped for good: MM2 stopped, or the worker deleted) stops the JVM and removes it.
+
+Its REST API needs a user (Kafka Connect's basic-auth extension): `start` keeps one random
+password per worker in `rest-auth/` (0600, outside what the file config provider may read),
+and every client of this package reads it from there (`rest_client`).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
 
@@ -20,7 +25,14 @@ from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.local_runtime import process
 from kafka_migration.local_runtime.paths import jmx_agent_jar
 from kafka_migration.local_runtime.private_files import remove_private, write_private
-from kafka_migration.planning.local_processes import SECRETS_FILE, ConnectWorker, secrets_properties, worker_properties
+from kafka_migration.planning.local_processes import (
+    SECRETS_FILE,
+    ConnectWorker,
+    rest_credentials_text,
+    rest_jaas_text,
+    secrets_properties,
+    worker_properties,
+)
 
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 
@@ -47,12 +59,28 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
     remove_private(_legacy_secrets_file(worker))
     exporter = worker.data_dir / "jmx-exporter.yaml"
     exporter.write_text(JMX_EXPORTER_CONFIG)
+    jvm_options = [f"-javaagent:{jmx_agent_jar()}=127.0.0.1:{worker.metrics_port}:{exporter}"]
+    if worker.rest_basic_auth:
+        _ensure_rest_credentials(worker)
+        jvm_options.append(f"-Djava.security.auth.login.config={worker.rest_jaas_file}")
     pid = process.running_pid(worker.data_dir)
     if pid is None:
-        agent = f"-javaagent:{jmx_agent_jar()}=127.0.0.1:{worker.metrics_port}:{exporter}"
-        pid = process.start_java(worker.data_dir, CONNECT_MAIN, [str(config.resolve())], worker.heap_mb, [agent])
+        pid = process.start_java(worker.data_dir, CONNECT_MAIN, [str(config.resolve())], worker.heap_mb, jvm_options)
     wait_ready(worker, timeout_s)
     return pid or 0
+
+
+def _ensure_rest_credentials(worker: ConnectWorker) -> None:
+    """The worker's REST password (kept across restarts, so running clients keep working) and its JAAS file."""
+    if not worker.rest_credentials_file.exists():
+        write_private(worker.rest_credentials_file, rest_credentials_text(secrets.token_hex(24)))
+    write_private(worker.rest_jaas_file, rest_jaas_text(worker))
+
+
+def rest_client(worker: ConnectWorker, timeout_s: float = 30) -> ConnectClient:
+    """A REST client of the worker, with its credentials when it has basic auth."""
+    credentials = worker.rest_credentials_file if worker.rest_basic_auth else None
+    return ConnectClient(worker.url, timeout_s, credentials)
 
 
 def wait_ready(worker: ConnectWorker, timeout_s: float) -> None:
@@ -64,7 +92,7 @@ def wait_ready(worker: ConnectWorker, timeout_s: float) -> None:
                 f"Connect worker {worker.name} exited during start-up\n{process.log_tail(worker.data_dir)}"
             )
         try:
-            ConnectClient(worker.url).list_connectors()
+            rest_client(worker).list_connectors()
             return
         except (OSError, ConnectError):
             if time.monotonic() > deadline:
@@ -80,7 +108,7 @@ def is_healthy(worker: ConnectWorker) -> bool:
     if not process.running_pid(worker.data_dir) is not None:
         return False
     try:
-        ConnectClient(worker.url).list_connectors()
+        rest_client(worker).list_connectors()
         return True
     except (OSError, ConnectError):
         return False
@@ -96,6 +124,8 @@ def retire(worker: ConnectWorker) -> None:
     stop(worker)
     remove_private(worker.secrets_file)
     remove_private(_legacy_secrets_file(worker))
+    remove_private(worker.rest_credentials_file)
+    remove_private(worker.rest_jaas_file)
 
 
 def _legacy_secrets_file(worker: ConnectWorker) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.grants import CONNECT_WORKER_NAME
-from kafka_migration.planning.java_text import jaas_escaped, properties_text
+from kafka_migration.planning.java_text import jaas_escaped, jaas_quoted, properties_text
 from kafka_migration.planning.mm2 import endpoint
 
 DEFAULT_DATA_DIR = Path(".local-clusters")
@@ -25,6 +25,14 @@ SECRETS_DIR = "secrets"
 """Sub-folder of a worker's folder holding its secrets file and nothing else: all its FileConfigProvider may read."""
 SECRETS_FILE = "mm2-secrets.properties"
 """The worker's secrets file (mode 0600 where this package writes it), in `SECRETS_DIR`."""
+REST_AUTH_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+"""Kafka Connect's basic-auth REST extension (connect-basic-auth-extension): every REST call needs a user."""
+REST_LOGIN_MODULE = "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule"
+REST_USER = "kafkamig"
+"""The one user of a local worker's REST API: the stack, the gates, `status` (all on this machine)."""
+REST_AUTH_DIR = "rest-auth"
+"""Sub-folder of a worker's folder (0700) holding its REST credentials and JAAS file: not in `allowed.paths`,
+so no connector config can read the REST password through `${file:...}`."""
 CONNECT_CLIENT_OVERRIDE_POLICY = "All"
 """`connector.client.config.override.policy` of every worker running MM2 (local, Docker, Strimzi).
 
@@ -244,6 +252,9 @@ class ConnectWorker:
     heap_mb: int = 768
     secrets: dict[str, str] = field(default_factory=dict)
     """Values connectors reference as `${file:<secrets file>:<key>}` (SASL passwords), kept out of connector configs."""
+    rest_basic_auth: bool = True
+    """Protect the REST API with the basic-auth extension (`REST_AUTH_EXTENSION`): a local worker listens on
+    127.0.0.1, which every user of the machine reaches."""
     client_properties: dict[str, str] = field(default_factory=dict)
     """How the worker's own clients reach its cluster (security.protocol, sasl.*, ssl.truststore.*), as MM2's
     identity: its password a `${file:...}` reference to the secrets file, which the worker resolves at start."""
@@ -268,6 +279,16 @@ class ConnectWorker:
     @property
     def secrets_file(self) -> Path:
         return self.secrets_dir / SECRETS_FILE
+
+    @property
+    def rest_credentials_file(self) -> Path:
+        """`kafkamig=<password>` (mode 0600): what the extension checks and what REST clients send."""
+        return self.data_dir / REST_AUTH_DIR / "rest-credentials.properties"
+
+    @property
+    def rest_jaas_file(self) -> Path:
+        """The JAAS file naming the credentials file (`-Djava.security.auth.login.config`)."""
+        return self.data_dir / REST_AUTH_DIR / "rest-jaas.conf"
 
     @property
     def storage_topics(self) -> tuple[str, str, str]:
@@ -321,6 +342,8 @@ def worker_config(worker: ConnectWorker) -> dict[str, str]:
         # any file the worker's user can read (the folder must exist when the worker starts).
         "config.providers.file.param.allowed.paths": allowed,
     }
+    if worker.rest_basic_auth:
+        props["rest.extension.classes"] = REST_AUTH_EXTENSION
     # The worker's own clients: its group membership and storage topics, and the defaults of
     # the connectors' producers, consumers and admins (which override them per flow).
     for prefix in ("", "producer.", "consumer.", "admin."):
@@ -331,6 +354,17 @@ def worker_config(worker: ConnectWorker) -> dict[str, str]:
 def worker_properties(worker: ConnectWorker) -> str:
     """`worker_config` as `connect-distributed.properties` (escaped for `java.util.Properties`)."""
     return properties_text(worker_config(worker))
+
+
+def rest_jaas_text(worker: ConnectWorker) -> str:
+    """The JAAS file of the basic-auth extension: its login context `KafkaConnect` reads the credentials file."""
+    credentials = jaas_quoted(worker.rest_credentials_file.as_posix())
+    return f"KafkaConnect {{\n  {REST_LOGIN_MODULE} required\n  file={credentials};\n}};\n"
+
+
+def rest_credentials_text(password: str) -> str:
+    """The credentials file: `kafkamig=<password>` (a `java.util.Properties` file, user -> password)."""
+    return properties_text({REST_USER: password})
 
 
 def secrets_properties(secrets: Mapping[str, str]) -> str:
@@ -361,9 +395,18 @@ def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) ->
     )
 
 
-def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> tuple[str, str | None]:
-    """Connect REST URL and Prometheus URL the gates and `status` read MM2 through."""
+@dataclass(frozen=True)
+class Mm2Endpoints:
+    """Where the gates and `status` read MM2: its Connect REST API (with the local worker's credentials) and metrics."""
+
+    connect_url: str
+    metrics_url: str | None
+    rest_credentials_file: Path | None = None
+
+
+def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> Mm2Endpoints:
+    """Connect REST URL (and credentials file) and Prometheus URL the gates and `status` read MM2 through."""
     if cfg.mm2.connect_url:
-        return cfg.mm2.connect_url, cfg.mm2.metrics_url
+        return Mm2Endpoints(cfg.mm2.connect_url, cfg.mm2.metrics_url)
     worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, data_root)
-    return worker.url, cfg.mm2.metrics_url or worker.metrics_url
+    return Mm2Endpoints(worker.url, cfg.mm2.metrics_url or worker.metrics_url, worker.rest_credentials_file)

@@ -158,7 +158,7 @@ def kafka_connect(cfg: MigrationConfig, plan: MigrationPlan) -> Manifest:
     if uses_sasl(cfg.green):
         body["authentication"] = {
             "type": "scram-sha-512",
-            "username": sec.username,
+            "username": sec.mm2_username,
             "passwordSecret": {"secretName": names.credentials_secret, "password": password_key(cfg.green)},
         }
     if uses_tls(cfg.green):

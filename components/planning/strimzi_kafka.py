@@ -20,6 +20,7 @@ from kafka_migration.planning.strimzi_names import (
     CLUSTER_LABEL,
     DNS_SUBDOMAIN,
     Manifest,
+    admin_password_key,
     custom_resource,
     hashed_name,
     kubernetes_spec,
@@ -195,27 +196,34 @@ def _user_acls(acls: Iterable[AclEntry]) -> list[dict[str, Any]]:
 
 
 def kafka_users(cfg: MigrationConfig, plan: MigrationPlan) -> list[Manifest]:
-    """One `KafkaUser` per principal of green's ACLs, plus the migration's own SCRAM user.
+    """One `KafkaUser` per principal of green's ACLs, plus the migration's own SCRAM users.
 
     With a SASL listener every user authenticates with SCRAM-SHA-512: the migration's own
-    user (green.security.username, also MM2's) with the stack's password from the
-    credentials Secret, every other user with a password the User Operator generates into
-    the Secret `<user>` (which the applications read when they move to green).
+    user (green.security.username, the super user) and MM2's (green.security.mm2.username,
+    with the literal grants of the plan, if MM2 has an identity of its own) with the
+    stack's passwords from the credentials Secret; every other user with a password the
+    User Operator generates into the Secret `<user>` (which the applications read when they
+    move to green).
     """
     names = strimzi_names(cfg)
     by_user: dict[str, list[AclEntry]] = defaultdict(list)
     for acl in plan.acls:
         by_user[user_name(acl.principal)].append(acl)
-    own = cfg.green.security.username if uses_sasl(cfg.green) else None
-    if own is not None:
-        by_user.setdefault(user_name(f"User:{own}"), [])
+    sec = cfg.green.security
+    own: dict[str, str] = {}  # user -> key of its password in the credentials Secret
+    if uses_sasl(cfg.green) and sec.username is not None:
+        own[sec.username] = admin_password_key(cfg.green)
+        if sec.mm2 is not None:
+            own[sec.mm2.username] = password_key(cfg.green)
+    for user in own:
+        by_user.setdefault(user_name(f"User:{user}"), [])
     users = []
     for user, acls in sorted(by_user.items()):
         body: dict[str, Any] = {}
-        if own is not None:
+        if own:
             body["authentication"] = {"type": "scram-sha-512"}
-            if user == own:
-                ref = {"name": names.credentials_secret, "key": password_key(cfg.green)}
+            if user in own:
+                ref = {"name": names.credentials_secret, "key": own[user]}
                 body["authentication"]["password"] = {"valueFrom": {"secretKeyRef": ref}}
         if acls:
             body["authorization"] = {"type": "simple", "acls": _user_acls(acls)}

@@ -59,7 +59,7 @@ class StrimziManifests:
     connectors: tuple[Manifest, ...]
     routing: tuple[Manifest, ...]
     credential_keys: dict[str, str]
-    """Key of the credentials Secret -> alias of the cluster whose password it holds."""
+    """Key of the credentials Secret -> config path of the password it holds."""
 
     def all(self) -> list[Manifest]:
         """Every object, in dependency order."""
@@ -77,11 +77,6 @@ def _check_security(cfg: MigrationConfig) -> None:
         raise ValueError(
             "green.security.caFile is set, but on Kubernetes Strimzi's cluster CA signs green's certificates "
             "and MM2 trusts it from its Secret; remove green.security.caFile"
-        )
-    if sec.mm2 is not None:
-        raise ValueError(
-            "green.security.mm2 is set, but on Kubernetes green's users are KafkaUsers of the User Operator and MM2 "
-            "runs as the migration's own user there; remove green.security.mm2 (blue.security.mm2 is supported)"
         )
     if cfg.blue.security.ca_file:
         raise ValueError(

@@ -155,10 +155,25 @@ def hashed_name(value: str) -> str:
 
 
 def password_key(cluster: ClusterSpec) -> str:
-    """Key of the credentials Secret that holds the cluster's password: `<alias>.password`."""
+    """Key of the credentials Secret that holds MM2's password on the cluster: `<alias>.password`."""
     return f"{cluster.alias}.password"
 
 
+def admin_password_key(cluster: ClusterSpec) -> str:
+    """Key holding green's admin password when MM2 has an identity of its own there: `<alias>.admin-password`."""
+    return f"{cluster.alias}.admin-password" if cluster.security.mm2 is not None else password_key(cluster)
+
+
 def credential_keys(cfg: MigrationConfig) -> dict[str, str]:
-    """Key of the credentials Secret -> alias, for every cluster MM2 authenticates to with a password."""
-    return {password_key(c): c.alias for c in (cfg.blue, cfg.green) if c.security.mm2_password is not None}
+    """Key of the credentials Secret -> the config path of the password it holds (`config.load.secret_at`).
+
+    MM2's password on each cluster it authenticates to, and green's admin password (the
+    migration's own KafkaUser) when it is not MM2's.
+    """
+    keys = {}
+    for side, cluster in (("blue", cfg.blue), ("green", cfg.green)):
+        if cluster.security.mm2_password is not None:
+            keys[password_key(cluster)] = f"{side}.security.{'mm2.' if cluster.security.mm2 else ''}password"
+    if cfg.green.security.mm2 is not None and cfg.green.security.password is not None:
+        keys[admin_password_key(cfg.green)] = "green.security.password"
+    return keys

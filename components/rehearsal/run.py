@@ -258,7 +258,7 @@ class LagSampler(threading.Thread):
     def __init__(self, cfg: MigrationConfig, blue_bootstrap: str, every_s: float = 3.0) -> None:
         super().__init__(daemon=True)
         self.cfg, self.every_s = cfg, every_s
-        self.collector = Collector(cfg, None, None)
+        self.collector = Collector(cfg, None)
         self.blue_conf = client_config(cfg.blue)
         self.step: Step | None = None
         self.series: dict[str, list[tuple[float, float]]] = {}

@@ -53,6 +53,15 @@ class MigrationArgs:
     """A rollback that stops the reverse flow: clients move and the drain passes before the flow stops."""
 
 
+@dataclass(frozen=True)
+class MirrorMakerAccess:
+    """How the connectors reach their worker: its REST API (and credentials file), and where it keeps MM2's secrets."""
+
+    connect_url: pulumi.Input[str]
+    secrets_file: str
+    rest_credentials_file: str | None
+
+
 def summary_props(args: MigrationArgs) -> dict[str, Any]:
     """The migration's shape, recorded as the component's inputs: what the policy pack judges."""
     cfg, plan = args.config, args.plan
@@ -202,6 +211,7 @@ class Migration(pulumi.ComponentResource):
         green_resources: list[pulumi.Resource]
         workers: list[pulumi.Resource]
         ca_ready: pulumi.Output[Any] | None = None
+        rest_credentials_file: str | None = None
         if cfg.green.runtime is RuntimeKind.DOCKER:
             # The Docker runtime needs the `docker` extra (pulumi-docker): imported only here.
             from kafka_migration.resources.docker.resources import build_docker_green
@@ -243,8 +253,10 @@ class Migration(pulumi.ComponentResource):
                 mm2.secrets_file,
                 [mm2],
             )
+            rest_credentials_file = mm2.rest_credentials_file
         self.connect_url = connect_url
-        flows = self._flows(name, cfg, plan, connect_url, secrets_file, [topics, acls, syncs, *workers])
+        worker = MirrorMakerAccess(connect_url, secrets_file, rest_credentials_file)
+        flows = self._flows(name, cfg, plan, worker, [topics, acls, syncs, *workers])
         return [topics, acls, syncs, *workers, *flows]
 
     def _flows(
@@ -252,8 +264,7 @@ class Migration(pulumi.ComponentResource):
         name: str,
         cfg: MigrationConfig,
         plan: MigrationPlan,
-        connect_url: pulumi.Input[str],
-        secrets_file: str,
+        worker: MirrorMakerAccess,
         depends_on: list[pulumi.Resource],
     ) -> list[ReplicationFlow]:
         """A->B, and B->A under the bidirectional strategy; each enabled as the plan says.
@@ -268,10 +279,11 @@ class Migration(pulumi.ComponentResource):
         for source, target in pairs:
             flow_name = f"{name}-flow-{source.alias}-{target.alias}"
             flow_args = ReplicationFlowArgs(
-                flow=flow_spec(cfg, source, target, secrets_file),
-                connect_url=connect_url,
+                flow=flow_spec(cfg, source, target, worker.secrets_file),
+                connect_url=worker.connect_url,
                 enabled=(source.alias, target.alias) in active,
                 remote_topic_replication_factor=remote_topic_replication_factor(cfg),
+                rest_credentials_file=worker.rest_credentials_file,
             )
             if self._drain is not None and self._drain.flow == f"{source.alias}->{target.alias}":
                 self._late_flows.append((flow_name, flow_args))

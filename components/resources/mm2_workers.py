@@ -35,6 +35,8 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
     """Prometheus endpoint with MM2's metrics."""
     secrets_file: str
     """Path, on the workers, of the properties file connectors read passwords from."""
+    rest_credentials_file: str | None
+    """The local worker's REST credentials file (None: a worker of your own, without our basic auth)."""
 
     def __init__(self, name: str, args: MirrorMakerWorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, {}, opts)
@@ -55,9 +57,11 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
             self.connect_url = pulumi.Output.from_input(spec.url)
             self.metrics_url = pulumi.Output.from_input(spec.metrics_url)
             self.secrets_file = spec.secrets_file.as_posix()
+            self.rest_credentials_file: str | None = spec.rest_credentials_file.as_posix()
         else:
             self.resource = None
             self.connect_url = pulumi.Output.from_input(cfg.mm2.connect_url)
             self.metrics_url = pulumi.Output.from_input(cfg.mm2.metrics_url)
             self.secrets_file = "/opt/kafka/external-configuration/mm2-secrets/mm2-secrets.properties"
+            self.rest_credentials_file = None
         self.register_outputs({"connectUrl": self.connect_url, "metricsUrl": self.metrics_url})

@@ -228,8 +228,9 @@ def _run_gates(
 ) -> tuple[list[Verdict], dict[str, str]]:
     """Evaluate the gates guarding this forward step; raise GateFailed at `up`, warn at preview."""
     flows = active_flows(cfg, applied.step) if applied.step else []
-    connect_url, metrics_url = mm2_endpoints(cfg, data_dir)
-    evidence = Collector(cfg, connect_url, metrics_url).collect(blue, list(gates), flows, known_ids, applied.history)
+    evidence = Collector(cfg, mm2_endpoints(cfg, data_dir)).collect(
+        blue, list(gates), flows, known_ids, applied.history
+    )
     verdicts = evaluate(cfg, applied.step, target, evidence)
     spent = spent_forces(applied.history, target)
     failed, forced = blocking(verdicts, cfg.force, spent)

@@ -20,6 +20,8 @@ class ReplicationFlowArgs:
     connect_url: pulumi.Input[str]
     enabled: bool
     remote_topic_replication_factor: int
+    rest_credentials_file: str | None = None
+    """The local worker's REST credentials file (None: a worker without basic auth)."""
 
 
 class ReplicationFlow(pulumi.ComponentResource):
@@ -38,6 +40,7 @@ class ReplicationFlow(pulumi.ComponentResource):
                 connector_name=connector,
                 config=config,
                 enabled=args.enabled,
+                rest_credentials_file=args.rest_credentials_file,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for connector, config in configs.items()

@@ -64,11 +64,11 @@ class LiveReader:
         self.project_dir = project_dir
         self.timeout = cfg.gates.read_timeout_seconds
         # The same endpoints as the program's gates.
-        self.connect_url, self.metrics_url = mm2_endpoints(cfg, project_dir / DEFAULT_DATA_DIR)
+        self.mm2 = mm2_endpoints(cfg, project_dir / DEFAULT_DATA_DIR)
 
     def _collector(self, settle: bool = True) -> Collector:
         """A collector whose clients do not log to stderr: what they cannot reach is in the report."""
-        collector = Collector(self.cfg, self.connect_url, self.metrics_url, settle_lag=settle)
+        collector = Collector(self.cfg, self.mm2, settle_lag=settle)
         collector.conf = {alias: {**conf, **QUIET} for alias, conf in collector.conf.items()}
         return collector
 
@@ -105,12 +105,12 @@ class LiveReader:
 
     def metrics(self) -> tuple[Mm2Metrics | None, str | None]:
         """One scrape of MM2's metrics, or the reason there is none."""
-        if not self.metrics_url:
+        if not self.mm2.metrics_url:
             return None, None
         try:
-            return parse(scrape(self.metrics_url, self.timeout)), None
+            return parse(scrape(self.mm2.metrics_url, self.timeout)), None
         except Exception as err:  # noqa: BLE001 - an unreachable endpoint is reported, not raised
-            return None, f"MM2 metrics at {self.metrics_url} cannot be read: {describe_error(err)}"
+            return None, f"MM2 metrics at {self.mm2.metrics_url} cannot be read: {describe_error(err)}"
 
     def flows(
         self,

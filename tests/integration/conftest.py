@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from kafka_migration.evidence.connect_rest import ConnectClient
+from kafka_migration.config.load import config_from_mapping
+from kafka_migration.evidence.connect_rest import ConnectClient, basic_authorization
 from kafka_migration.local_runtime.kafka import KafkaNode
 from kafka_migration.local_runtime.process import stop_all_under
 from kafka_migration.local_runtime.stack_harness import MigrationStack
+from kafka_migration.planning.local_processes import mm2_endpoints
 from tests.integration.estate import seed_blue, stack_config
 
 
@@ -67,9 +71,23 @@ def doc(routing_dir: Path, group: str) -> dict:
     return json.loads((routing_dir / f"{group}.json").read_text())
 
 
-def connectors(config: dict) -> list[str]:
+def connect_rest(config: dict, data_root: Path) -> ConnectClient:
+    """The stack's Connect REST API as its gates reach it (the local worker's credentials included)."""
+    endpoints = mm2_endpoints(config_from_mapping(config), data_root)
+    return ConnectClient(endpoints.connect_url, credentials_file=endpoints.rest_credentials_file)
+
+
+def connector_action(config: dict, data_root: Path, connector: str, action: str) -> None:
+    """PUT /connectors/<connector>/<action> (pause, resume: calls the library never makes), authenticated."""
+    rest = connect_rest(config, data_root)
+    url = f"{rest.url}/connectors/{urllib.parse.quote(connector, safe='')}/{action}"
+    headers = {"Authorization": basic_authorization(rest.credentials_file)} if rest.credentials_file else {}
+    urllib.request.urlopen(urllib.request.Request(url, method="PUT", headers=headers), timeout=30).close()
+
+
+def connectors(config: dict, data_root: Path) -> list[str]:
     try:
-        return sorted(ConnectClient(f"http://127.0.0.1:{config['mm2']['connectRestPort']}").list_connectors())
+        return sorted(connect_rest(config, data_root).list_connectors())
     except OSError:
         return []
 

@@ -44,7 +44,7 @@ def test_parity_lag_and_mm2_gates(walk) -> None:
     set_topic_config(green, "orders", "retention.ms", "1000")
     stack.goto("replicating")
     refused(stack, "acl-parity", "topic-parity")
-    assert connectors(config) == []
+    assert connectors(config, walk.data_root) == []
 
     # The causes go away: the ACL mirror picks up the new ACL at the current phase, the config is put back.
     stack.goto("green-provisioned")
@@ -52,7 +52,7 @@ def test_parity_lag_and_mm2_gates(walk) -> None:
     set_topic_config(green, "orders", "retention.ms", "604800000")
     stack.goto("replicating")
     stack.up()
-    assert len(connectors(config)) == 3
+    assert len(connectors(config, walk.data_root)) == 3
 
     # MM2 dies and a burst lands on blue: lag and MM2 health refuse the next step.
     process.stop(walk.data_root / "connect-migration")
@@ -67,6 +67,6 @@ def test_parity_lag_and_mm2_gates(walk) -> None:
     stack.up()
     stack.goto("bidirectional")
     stack.up_when_gates_pass(GATE_WAIT_S)
-    assert len(connectors(config)) == 6
+    assert len(connectors(config, walk.data_root)) == 6
     gates = {g["gate"]: g for g in stack.outputs()["gates"]}
     assert gates["replication-lag"]["passed"] and gates["mm2-healthy"]["passed"]

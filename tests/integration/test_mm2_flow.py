@@ -9,8 +9,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from kafka_migration.config.model import Strategy
 from kafka_migration.config.settings import Mm2Settings
-from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.topics import read_checkpoints, read_offset_syncs
+from kafka_migration.local_runtime import connect
 from kafka_migration.planning.mm2 import Endpoint, FlowSpec, connector_configs
 from kafka_migration.planning.naming import checkpoints_topic, offset_syncs_topic
 from kafka_migration.planning.offsets import SyncKey, translate_downstream
@@ -62,7 +62,7 @@ def test_records_and_group_offsets_cross_from_a_to_b(kafka_cluster, connect_work
             internal_topic_replication_factor=1, emit_checkpoints_interval_seconds=1, refresh_groups_interval_seconds=1
         ),
     )
-    rest = ConnectClient(worker.url)
+    rest = connect.rest_client(worker)
     for name, config in connector_configs(flow, replication_factor=1).items():
         rest.put_config(name, config)
 

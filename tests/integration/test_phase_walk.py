@@ -61,13 +61,13 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
             mirrored = {(a.resource_name, a.principal, a.operation) for a in green_inv.acls}
             assert {("orders", "User:billing", "Read"), ("A.orders", "User:billing", "Read")} <= mirrored
         if phase is Phase.REPLICATING:
-            assert connectors(config) == [
+            assert connectors(config, walk.data_root) == [
                 "A->B.MirrorCheckpointConnector",
                 "A->B.MirrorSourceConnector",
                 "B->A.MirrorHeartbeatConnector",
             ]
         if phase is Phase.BIDIRECTIONAL:
-            assert len(connectors(config)) == 6
+            assert len(connectors(config, walk.data_root)) == 6
             assert doc(routing_dir, "billing")["topics"] == {
                 "orders": "orders",
                 "payments": "payments",
@@ -95,7 +95,7 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
                 assert committed_offsets(green, "billing", f"A.{topic}", partitions) == expected
             both_flows_sampled_by_data_parity(out)
         if phase is Phase.REVERSE_DISABLED:
-            assert connectors(config) == [
+            assert connectors(config, walk.data_root) == [
                 "A->B.MirrorCheckpointConnector",
                 "A->B.MirrorSourceConnector",
                 "B->A.MirrorHeartbeatConnector",
@@ -104,7 +104,7 @@ def test_bidirectional_walk_through_every_phase(walk) -> None:
             assert out["forcedGates"] == {"soak-elapsed": FORCED_SOAK}
             assert out["history"][-1]["forced"] == {"soak-elapsed": FORCED_SOAK}
         if phase is Phase.MM2_STOPPED:
-            assert connectors(config) == []
+            assert connectors(config, walk.data_root) == []
             for cluster in (blue.bootstrap_servers, green):
                 names = set(AdminClient({"bootstrap.servers": cluster}).list_topics(timeout=10).topics)
                 assert not {n for n in names if n.startswith("mm2-") or "heartbeats" in n or "checkpoints" in n}, names

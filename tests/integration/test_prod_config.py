@@ -47,12 +47,15 @@ def prod(toolchain, project_copy: Path, tmp_path: Path):
 
 def test_secrets_are_encrypted_and_the_config_validates(prod) -> None:
     text = (Path(__file__).resolve().parents[2] / "Pulumi.prod.yaml").read_text()
-    assert "example-password" not in text and text.count("secure: v1:") == 2
+    assert "example-password" not in text and text.count("secure: v1:") == 4
     values = json.loads(prod("config", "--json", "--show-secrets").stdout)
     raw = {k: v.get("objectValue", v.get("value")) for k, v in values.items()}
     cfg = config_from_mapping(raw, "prod")
     assert cfg.production and cfg.green.runtime.value == "kubernetes"
     assert cfg.blue.security.password.get_secret_value() == "blue-example-password"
+    assert cfg.green.security.mm2 is not None and cfg.green.security.mm2.username == "mm2"
+    assert cfg.green.security.mm2.password.get_secret_value() == "green-mm2-example-password"
+    assert cfg.mm2_principal_on_green == "User:mm2"
     assert values["kafka-migration:blue"]["secret"] is True
 
 

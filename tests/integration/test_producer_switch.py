@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,17 @@ from kafka_migration.rehearsal.checker import check
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.workload import Workload
 from tests.helpers import wait_for
-from tests.integration.conftest import doc
+from tests.integration.conftest import connector_action, doc
 from tests.integration.estate import CLIENTS
 
 pytestmark = pytest.mark.integration
 GATE_WAIT_S = 120
+SOURCE = connector_name("A", "B", ConnectorKind.SOURCE)
 MM2_BEHIND_S = 5
 """How long MM2's copying stays held once the producer's document changed (inside the `pulumi up`)."""
 
 
-def set_source_connector(config: dict, action: str) -> None:
-    """Pause or resume A->B's source connector through Connect's REST API."""
-    name = urllib.request.quote(connector_name("A", "B", ConnectorKind.SOURCE), safe="")
-    url = f"http://127.0.0.1:{config['mm2']['connectRestPort']}/connectors/{name}/{action}"
-    urllib.request.urlopen(urllib.request.Request(url, method="PUT"), timeout=30).close()
-
-
-def resume_after_document_change(routing_dir: Path, config: dict) -> None:
+def resume_after_document_change(routing_dir: Path, config: dict, data_root: Path) -> None:
     """Let MM2 copy again a few seconds after the producer's document changed (paused, or on green)."""
     wait_for(
         lambda: (d := doc(routing_dir, "orders-service"))["paused"] or d["cluster"] == "B",
@@ -42,7 +35,7 @@ def resume_after_document_change(routing_dir: Path, config: dict) -> None:
         interval_s=0.1,
     )
     time.sleep(MM2_BEHIND_S)
-    set_source_connector(config, "resume")
+    connector_action(config, data_root, SOURCE, "resume")
 
 
 def produced(ledger: Ledger, cluster: str, producer: str) -> int:
@@ -62,8 +55,10 @@ def test_a_one_way_producer_switch_keeps_per_key_order_on_green(walk) -> None:
         wait_for(lambda: produced(ledger, "A", "orders-service") >= 100, 60, "orders written to blue")
         # MM2 falls behind right at the switch (held, then let go while `pulumi up` runs): the
         # producer's last blue records reach green only after that.
-        set_source_connector(config, "pause")
-        resume = threading.Thread(target=resume_after_document_change, args=(walk.routing_dir, config), daemon=True)
+        connector_action(config, walk.data_root, SOURCE, "pause")
+        resume = threading.Thread(
+            target=resume_after_document_change, args=(walk.routing_dir, config, walk.data_root), daemon=True
+        )
         reason = "test: MM2 held on purpose during the producer switch"
         stack.configure({"force": {"mm2-healthy": reason, "replication-lag": reason}})
         stack.goto("producers-switched", 1, 2)

@@ -43,7 +43,7 @@ def test_changing_strategy_after_replication_is_refused_naming_the_step_to_roll_
     for phase in (Phase.GREEN_PROVISIONED, Phase.REPLICATING):
         stack.goto(Step(phase).phase.value)
         stack.up_when_gates_pass(GATE_WAIT_S)
-    before = connectors(config)
+    before = connectors(config, walk.data_root)
 
     stack.configure({"strategy": "bidirectional"})
     for command in (stack.preview, stack.up):
@@ -51,7 +51,7 @@ def test_changing_strategy_after_replication_is_refused_naming_the_step_to_roll_
             command()
         assert "strategy changed from one-way to bidirectional after MirrorMaker 2 replicated" in str(refused.value)
         assert "roll back to phase blue-only" in str(refused.value)
-    assert connectors(config) == before
+    assert connectors(config, walk.data_root) == before
     assert stack.outputs()["strategy"] == "one-way"
 
 

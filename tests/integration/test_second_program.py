@@ -164,7 +164,7 @@ def test_a_project_of_another_name_walks_the_migration_from_the_installed_wheel(
         stack.up_when_gates_pass(GATE_WAIT_S)
         assert stack.outputs()["step"] == step.as_output()
         if step.phase is Phase.REPLICATING:
-            assert "B->A.MirrorSourceConnector" not in connectors(config)
+            assert "B->A.MirrorSourceConnector" not in connectors(config, second_program.project / ".local-clusters")
             names = set(AdminClient({"bootstrap.servers": green}).list_topics(timeout=10).topics)
             assert {"orders", "payments", "audit.events"} <= names
             # Identity names, except heartbeats: MM2's IdentityReplicationPolicy still prefixes those.
@@ -193,4 +193,4 @@ def test_a_project_of_another_name_walks_the_migration_from_the_installed_wheel(
             on_green = values_on(green, "orders", PARTITIONS["orders"])
             assert markers <= on_blue
             assert on_blue <= on_green, sorted(on_blue - on_green)[:10]
-    assert connectors(config) == []  # MM2 stopped: every connector gone
+    assert connectors(config, second_program.project / ".local-clusters") == []  # MM2 stopped: every connector gone

@@ -16,12 +16,14 @@ the Connect REST API's answers, the engine's output and a config error's message
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import stat
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -46,7 +48,7 @@ from confluent_kafka.admin import (
 from pulumi import automation as auto
 
 from kafka_migration.config.load import config_from_mapping
-from kafka_migration.evidence.connect_rest import ConnectClient
+from kafka_migration.evidence.connect_rest import ConnectClient, basic_authorization
 from kafka_migration.local_runtime import kafka
 from kafka_migration.local_runtime.ports import free_ports
 from kafka_migration.local_runtime.process import stop_all_under
@@ -55,6 +57,7 @@ from kafka_migration.local_runtime.stack_harness import MigrationStack
 from kafka_migration.planning.cluster_inventory import AclEntry
 from kafka_migration.planning.grants import blue_grants
 from kafka_migration.planning.local_processes import KafkaNode, NodeTls
+from tests.integration.conftest import connect_rest
 from tests.integration.estate import stack_config
 
 pytestmark = pytest.mark.integration
@@ -192,18 +195,30 @@ def files_with_passwords(roots: list[Path], passwords: dict[str, str], allowed: 
     return found
 
 
-def rest_answers(url: str) -> str:
-    """What the Connect REST API tells anyone who asks: connectors with their configs, tasks and status."""
+def rest_answers(rest: ConnectClient) -> str:
+    """What the Connect REST API tells its user: connectors with their configs, tasks and status."""
+    assert rest.credentials_file is not None
+    auth = {"Authorization": basic_authorization(rest.credentials_file)}
     paths = ["/connectors?expand=info&expand=status"]
-    for name in ConnectClient(url).list_connectors():
+    for name in rest.list_connectors():
         quoted = urllib.parse.quote(name, safe="")
         paths += [f"/connectors/{quoted}{tail}" for tail in ("", "/config", "/tasks", "/status")]
     answers = []
     for path in paths:
-        with urllib.request.urlopen(f"{url}{path}", timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(rest.url + path, headers=auth), timeout=10) as response:
             answers.append(response.read().decode())
     assert len(answers) > 1, "no connector to ask about"
     return "\n".join(answers)
+
+
+def rest_status_without(rest: ConnectClient, authorization: str | None) -> int:
+    """The HTTP status of GET /connectors with this Authorization header (None: without one)."""
+    headers = {"Authorization": authorization} if authorization else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{rest.url}/connectors", headers=headers), timeout=10):
+            return 200
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 @pytest.fixture
@@ -348,7 +363,6 @@ def _walk(
     green = f"127.0.0.1:{config['green']['local']['brokerPort']}"
     on_blue = {u: sasl(blue, blue_ca, u, passwords[u]) for u in USERS_ON_BLUE}
     on_green = {u: sasl(green, green_ca, u, passwords[u]) for u in (*USERS_ON_GREEN, *APPS_ON_GREEN)}
-    connect_url = f"http://127.0.0.1:{config['mm2']['connectRestPort']}"
 
     def up(phase: str, producer_waves: int = 0, consumer_waves: int = 0) -> None:
         stack.goto(phase, producer_waves, consumer_waves)
@@ -376,7 +390,11 @@ def _walk(
     worker_secrets = next(project.rglob("mm2-secrets.properties"))
     assert stat.S_IMODE(worker_secrets.stat().st_mode) == 0o600
     assert sorted(leaks(passwords, worker_secrets.read_text())) == ["blue-mm2", "green-mm2"]  # MM2's only
-    assert leaks(passwords, rest_answers(connect_url)) == []
+    rest = connect_rest(config, project / ".local-clusters")
+    assert leaks(passwords, rest_answers(rest)) == []
+    # The worker's REST API (which could make a connector read the secrets file) wants its user.
+    assert rest_status_without(rest, None) == 401
+    assert rest_status_without(rest, "Basic " + base64.b64encode(b"kafkamig:guess").decode()) == 401
     assert files_with_passwords([project, tmp_path / "state", blue.data_dir], passwords, {worker_secrets}) == {}
 
     up("consumers-switched", 0, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -14,6 +13,7 @@ from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.lag import partition_lags
 from kafka_migration.local_runtime.stack_harness import MigrationStack
 from tests.helpers import wait_for
+from tests.integration.conftest import connect_rest, connector_action
 
 pytestmark = pytest.mark.integration
 GATE_WAIT_S = 240
@@ -21,16 +21,9 @@ SOURCE = "A->B.MirrorSourceConnector"
 LOST, KEPT = 10, 3
 
 
-def connect_call(config: dict, method: str, path: str) -> None:
-    """One call of the Connect worker's REST API (pause and resume are not calls the library makes)."""
-    url = f"http://127.0.0.1:{config['mm2']['connectRestPort']}{path}"
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=30):
-        pass
-
-
-def source_state(config: dict) -> set[str]:
+def source_state(rest: ConnectClient) -> set[str]:
     """States of the source connector and its tasks."""
-    status = ConnectClient(f"http://127.0.0.1:{config['mm2']['connectRestPort']}").status(SOURCE) or {}
+    status = rest.status(SOURCE) or {}
     return {status.get("connector", {}).get("state")} | {t.get("state") for t in status.get("tasks", [])}
 
 
@@ -98,8 +91,9 @@ def test_records_deleted_while_mm2_was_down_fail_source_intact_after_it_caught_u
     # MM2 stops copying; blue receives records and deletes them before MM2 is back (as
     # retention does, but deterministic). MM2's position is then below blue's log start:
     # its consumer resets to `earliest`, copies what came after, and catches up.
-    connect_call(config, "PUT", f"/connectors/{urllib.request.quote(SOURCE, safe='')}/pause")
-    wait_for(lambda: source_state(config) == {"PAUSED"}, 60, "the source connector to pause")
+    rest = connect_rest(config, walk.data_root)
+    connector_action(config, walk.data_root, SOURCE, "pause")
+    wait_for(lambda: source_state(rest) == {"PAUSED"}, 60, "the source connector to pause")
     time.sleep(3)  # a fetch in flight when it paused has answered (empty) by now
     produce(blue, 0, [f"lost-{i}" for i in range(LOST)])
     log_start = end_offset(blue, 0)
@@ -107,8 +101,8 @@ def test_records_deleted_while_mm2_was_down_fail_source_intact_after_it_caught_u
     for future in admin.delete_records([TopicPartition("orders", 0, log_start)], request_timeout=30).values():
         assert future.result(timeout=30).low_watermark == log_start
     produce(blue, 0, [f"kept-{i}" for i in range(KEPT)])
-    connect_call(config, "PUT", f"/connectors/{urllib.request.quote(SOURCE, safe='')}/resume")
-    wait_for(lambda: source_state(config) == {"RUNNING"}, 60, "the source connector to resume")
+    connector_action(config, walk.data_root, SOURCE, "resume")
+    wait_for(lambda: source_state(rest) == {"RUNNING"}, 60, "the source connector to resume")
     wait_for(lambda: caught_up(blue), 120, "MM2 to catch up after the deletion")
 
     stack.goto("consumers-switched", 0, 1)

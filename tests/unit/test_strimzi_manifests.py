@@ -77,8 +77,13 @@ SECURITY = {
 }
 
 
-def k8s_config(strategy: str = "bidirectional", security: str = "SASL_SSL", **kubernetes: Any) -> MigrationConfig:
-    """The builders' config with green on Kubernetes (3 nodes) and SASL on blue."""
+def k8s_config(
+    strategy: str = "bidirectional",
+    security: str = "SASL_SSL",
+    green_security: dict[str, Any] | None = None,
+    **kubernetes: Any,
+) -> MigrationConfig:
+    """The builders' config with green on Kubernetes (3 nodes) and SASL on blue (`green_security` replaces green's)."""
     return make_config(
         strategy=strategy,
         blue={
@@ -98,7 +103,7 @@ def k8s_config(strategy: str = "bidirectional", security: str = "SASL_SSL", **ku
             "runtime": "kubernetes",
             "brokers": 3,
             "kubernetes": {"namespace": "kafka", "storageGi": 50, "storageClass": "fast-ssd", **kubernetes},
-            "security": SECURITY[security],
+            "security": green_security or SECURITY[security],
         },
     )
 
@@ -398,7 +403,10 @@ def test_passwords_are_referenced_through_the_secret_provider_never_written() ->
         text = json.dumps(manifests.all())
         assert BLUE_PASSWORD not in text and GREEN_PASSWORD not in text
     manifests = at(cfg, Phase.BIDIRECTIONAL)
-    assert manifests.credential_keys == {"A.password": "A", "B.password": "B"}
+    assert manifests.credential_keys == {
+        "A.password": "blue.security.password",
+        "B.password": "green.security.password",
+    }
     connect = manifests.connect[-1]
     assert connect["metadata"]["annotations"] == {"strimzi.io/use-connector-resources": "true"}
     assert connect["spec"]["config"]["config.providers"] == "strimzisecrets"
@@ -774,3 +782,32 @@ def test_green_cannot_be_built_before_green_provisioned() -> None:
     cfg = k8s_config()
     with pytest.raises(ValueError, match="green is not provisioned at blue-only"):
         build_kubernetes_green("migration", cfg, plan_at(cfg, Step(Phase.BLUE_ONLY)), None)  # type: ignore[arg-type]
+
+
+def test_mm2_with_its_own_identity_on_green_is_a_kafkauser_with_literal_grants_and_no_super_user(
+    crds: CrdSchemas,
+) -> None:
+    security = {**SECURITY["SASL_SSL"], "username": "migration-admin", "mm2": {"username": "mm2", "password": "m-pw"}}
+    cfg = k8s_config(green_security=security)
+    manifests = at(cfg, Phase.BIDIRECTIONAL)
+    assert manifests.credential_keys == {
+        "A.password": "blue.security.password",
+        "B.password": "green.security.mm2.password",
+        "B.admin-password": "green.security.password",
+    }
+    kafka = manifests.kafka[0]["spec"]["kafka"]
+    assert kafka["authorization"]["superUsers"] == ["User:migration-admin"]
+    users = {u["metadata"]["name"]: u["spec"] for u in manifests.users}
+    assert users["mm2"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]["key"] == "B.password"
+    assert users["migration-admin"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "B.admin-password"
+    )
+    mm2_acls = users["mm2"]["authorization"]["acls"]
+    assert mm2_acls and {a["resource"].get("patternType", "literal") for a in mm2_acls} == {"literal"}
+    assert manifests.connect[-1]["spec"]["authentication"]["username"] == "mm2"
+    stopped = {u["metadata"]["name"]: u["spec"] for u in at(cfg, Phase.MM2_STOPPED, 2, 2).users}
+    assert "authorization" not in stopped["mm2"], "MM2's grants outlive MM2"
+    for step, each in walk(cfg):
+        for m in each.all():
+            if m["apiVersion"] == STRIMZI_API_VERSION:
+                assert crds.errors(m) == [], (step.describe(), manifest_key(m))

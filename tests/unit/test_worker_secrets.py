@@ -3,6 +3,7 @@ from its first byte and gone when the worker stops for good. No JVM runs: the pr
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from kafka_migration.evidence.connect_rest import basic_authorization
 from kafka_migration.local_runtime import connect, process
 from kafka_migration.local_runtime.private_files import remove_private, write_private
 from kafka_migration.planning.local_processes import ConnectWorker, local_worker, worker_config, worker_properties
@@ -220,3 +222,39 @@ def test_a_change_of_what_the_worker_properties_hold_restarts_a_running_worker(
     assert no_jvm["started"] == 2
     assert provider.diff(worker.data_dir.as_posix(), news, news).changes is False
     assert provider_module.config_digest(worker) == news["config_digest"]
+
+
+# --- The REST API wants a user ------------------------------------------------------------------------------
+
+
+def test_the_rest_api_needs_the_workers_own_user_whose_password_stays_out_of_the_file_providers_reach(
+    tmp_path: Path, no_jvm: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captured: list[list[str]] = []
+    real_start = process.start_java
+
+    def start_java(workdir: Path, main: str, args: list[str], heap_mb: int, jvm: list[str]) -> int:
+        captured.append(jvm)
+        return real_start(workdir, main, args, heap_mb, jvm)
+
+    monkeypatch.setattr(process, "start_java", start_java)
+    worker = worker_at(tmp_path)
+    connect.start(worker)
+    config = load_properties((worker.data_dir / "connect-distributed.properties").read_text())
+    assert config["rest.extension.classes"].endswith("BasicAuthSecurityRestExtension")
+    assert f"-Djava.security.auth.login.config={worker.rest_jaas_file}" in captured[0]
+    assert mode(worker.rest_credentials_file) == 0o600 and mode(worker.rest_credentials_file.parent) == 0o700
+    user, password = next(iter(load_properties(worker.rest_credentials_file.read_text()).items()))
+    assert user == "kafkamig" and len(password) == 48
+    assert worker.rest_credentials_file.as_posix() in worker.rest_jaas_file.read_text()
+    # Not where a connector's ${file:...} may read (allowed.paths is the secrets folder only).
+    assert not worker.rest_credentials_file.is_relative_to(worker.secrets_dir)
+    assert connect.rest_client(worker).credentials_file == worker.rest_credentials_file
+    assert (
+        basic_authorization(worker.rest_credentials_file)
+        == "Basic " + base64.b64encode(f"kafkamig:{password}".encode()).decode()
+    )
+    connect.start(worker)  # a restart keeps the password: running clients keep working
+    assert load_properties(worker.rest_credentials_file.read_text())["kafkamig"] == password
+    connect.retire(worker)
+    assert not worker.rest_credentials_file.exists() and not worker.rest_jaas_file.exists()

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from kafka_migration.config.clusters import KubernetesRuntimeSpec
+from kafka_migration.config.load import secret_at
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, routing_config_maps
@@ -229,11 +230,10 @@ class KubernetesGreen:
 
 
 def _credentials(cfg: MigrationConfig, manifests: StrimziManifests) -> dict[str, str]:
-    clusters = {c.alias: c for c in (cfg.blue, cfg.green)}
     out = {}
-    for key, alias in manifests.credential_keys.items():
-        password = clusters[alias].security.mm2_password
-        assert password is not None  # credential_keys lists only clusters with a password
+    for key, path in manifests.credential_keys.items():
+        password = secret_at(cfg, path)
+        assert password is not None  # credential_keys lists only passwords that are set
         out[key] = password.get_secret_value()
     return out
 

@@ -53,7 +53,7 @@ def _wait_running(client: ConnectClient, name: str) -> str:
 
 def _observe(props: dict[str, Any]) -> tuple[dict[str, str] | None, str]:
     """The connector's config and state on the worker (None, ABSENT when it is not there)."""
-    client = ConnectClient(props["connect_url"])
+    client = _client(props)
     try:
         config = client.get_config(props["connector_name"])
     except OSError:
@@ -65,8 +65,13 @@ def _observe(props: dict[str, Any]) -> tuple[dict[str, str] | None, str]:
     return config, status.get("connector", {}).get("state", "UNKNOWN")
 
 
+def _client(props: dict[str, Any]) -> ConnectClient:
+    """The worker's REST API, with the local worker's credentials file (a path: the password is read there)."""
+    return ConnectClient(props["connect_url"], credentials_file=props.get("rest_credentials_file"))
+
+
 def _converge(props: dict[str, Any], restart: bool) -> dict[str, Any]:
-    client = ConnectClient(props["connect_url"])
+    client = _client(props)
     name = props["connector_name"]
     if not props["enabled"]:
         with contextlib.suppress(OSError):  # worker already stopped: the connector does not run
@@ -94,7 +99,7 @@ class MirrorConnectorProvider(ResourceProvider):
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in ("connector_name",) if olds.get(k) != news.get(k)]
-        changes = [k for k in ("enabled", "connect_url") if olds.get(k) != news.get(k)]
+        changes = [k for k in ("enabled", "connect_url", "rest_credentials_file") if olds.get(k) != news.get(k)]
         if news.get("enabled"):
             if olds.get("config") != news.get("config"):
                 changes.append("config")
@@ -123,10 +128,12 @@ class MirrorConnector(Resource, module="kafkamig", name="MirrorConnector"):
         connector_name: str,
         config: dict[str, str],
         enabled: bool,
+        rest_credentials_file: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
             "connect_url": connect_url,
+            "rest_credentials_file": rest_credentials_file,
             "connector_name": connector_name,
             "config": config,
             "enabled": enabled,
