@@ -12,6 +12,7 @@ from confluent_kafka.admin import AdminClient
 from kafka_migration.config.model import Phase, Strategy
 from kafka_migration.evidence.inventory import read_inventory
 from kafka_migration.local_runtime.stack_harness import MigrationStack
+from kafka_migration.planning.grants import SOURCE_TOPIC_OPERATIONS, TARGET_TOPIC_OPERATIONS
 from kafka_migration.planning.phases import Step, steps
 from tests.helpers import create_topic, wait_for
 from tests.integration.conftest import Walk, connectors, doc, green_bootstrap, refused
@@ -199,8 +200,10 @@ def test_rollbacks_are_safe_where_allowed_and_refused_with_a_reason(walk) -> Non
         60,
         "MM2 to create A.audit.logins on green",
     )
+    # MM2's grants on green are literal per topic: the new topic's copy and green's own topic get theirs.
+    mm2_grants = len(TARGET_TOPIC_OPERATIONS) + len(SOURCE_TOPIC_OPERATIONS)
     summary = stack.preview().change_summary
-    assert (summary.get("import"), summary.get("create")) == (1, 1), summary
+    assert (summary.get("import"), summary.get("create")) == (1, 1 + mm2_grants), summary
     stack.up_when_gates_pass(GATE_WAIT_S)
 
     # Walk on to mm2-stopped; from there no rollback is possible.
