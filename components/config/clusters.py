@@ -48,9 +48,9 @@ class SecuritySpec(ConfigModel):
 
     `username`/`password` are the admin identity: what the stack manages (topics, ACLs,
     the fence, offsets at a handoff, cleanup) and what it reads (inventory, lag). `mm2` is
-    the identity MirrorMaker 2 replicates with; without it MM2 uses the admin identity,
-    which the policy pack flags on a production stack (a leaked MM2 password would be an
-    admin one). The grants each identity needs are listed in the README.
+    the identity MirrorMaker 2 replicates with; without it MM2 uses the admin identity (and a
+    leaked MM2 password is then an admin one). The grants each identity needs are
+    `planning.grants`, listed in the README.
     """
 
     protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
