@@ -78,6 +78,24 @@ def secret_at(cfg: MigrationConfig, path: str) -> SecretStr | None:
     return value if isinstance(value, SecretStr) else None
 
 
+def plain_in_stack_file(stack_file: Mapping[str, Any], project: str) -> list[str]:
+    """Password paths stored as plain text in a parsed `Pulumi.<stack>.yaml` (a secret one is `{secure: ...}`).
+
+    The engine tells the program which top-level keys are secret, not which leaves: once
+    `blue.security.mm2.password` is secret the whole `blue` object is, and a plain
+    `blue.security.password` beside it would pass unseen. The stack's file shows each leaf.
+    """
+    config = stack_file.get("config") or {}
+    found = []
+    for side, *path in SECRET_PATHS:
+        node: Any = config.get(f"{project}:{side}")
+        for name in path:
+            node = node.get(name) if isinstance(node, Mapping) else None
+        if node is not None and not (isinstance(node, Mapping) and "secure" in node):
+            found.append(".".join((side, *path)))
+    return found
+
+
 def unprotected_secrets(cfg: MigrationConfig, secret_keys: set[str], project: str) -> list[str]:
     """Config paths holding a password that was not set with `--secret`."""
     paths = [".".join(p) for p in SECRET_PATHS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.load import config_from_mapping, plain_in_stack_file
 from kafka_migration.config.redact import (
     redacted,
     scrub,
@@ -170,3 +170,15 @@ def test_a_validation_error_printed_as_is_shows_no_input() -> None:
     with pytest.raises(ValidationError) as exc:
         MigrationConfig.model_validate(config_dict(blue=blue))
     assert SECRET not in str(exc.value)
+
+
+def test_a_plain_password_beside_a_secret_one_is_found_in_the_stack_file() -> None:
+    """A secret `mm2.password` makes the whole `green` object secret; the stack file still shows each leaf."""
+    stack_file = {
+        "config": {
+            "proj:green": {"security": {"password": "oops-plain", "mm2": {"password": {"secure": "v1:abc"}}}},
+            "proj:blue": {"security": {"password": {"secure": "v1:def"}}},
+        }
+    }
+    assert plain_in_stack_file(stack_file, "proj") == ["green.security.password"]
+    assert plain_in_stack_file({"config": {"other:green": {"security": {"password": "x"}}}}, "proj") == []
