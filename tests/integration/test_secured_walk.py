@@ -294,7 +294,8 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
     commands = CommandLines()
     commands.start()
     try:
-        _walk(stack, blue, blue_ca, green_ca, config, passwords, engine_output, project_copy, tmp_path)
+        full = _with_passwords(config, secret_paths)  # the config as the program sees it, passwords decrypted
+        _walk(stack, blue, blue_ca, green_ca, full, passwords, engine_output, project_copy, tmp_path)
         seen = commands.stop()
         assert not [c for c in seen if leaks(passwords, c)], "a password on a command line"
         assert leaks(passwords, "\n".join(engine_output)) == []
