@@ -31,16 +31,20 @@ class Credential(ConfigModel):
     username: str
     password: SecretStr
 
-    @field_validator("username")
-    @classmethod
-    def _jaas_username(cls, value: str) -> str:
-        return check_jaas_username(value, "username")
+    _username = field_validator("username")(lambda value: _jaas_username(value))
+    _password = field_validator("password")(lambda value: _one_line_password(value))
 
-    @field_validator("password")
-    @classmethod
-    def _one_line_password(cls, value: SecretStr) -> SecretStr:
+
+def _jaas_username(value: str | None) -> str | None:
+    """A user name that can stand in a JAAS config (`values.check_jaas_username`)."""
+    return None if value is None else check_jaas_username(value, "username")
+
+
+def _one_line_password(value: SecretStr | None) -> SecretStr | None:
+    """A password on one line, never shown in the error."""
+    if value is not None:
         check_text(value.get_secret_value(), "password", shown=False)
-        return value
+    return value
 
 
 class SecuritySpec(ConfigModel):
@@ -69,17 +73,8 @@ class SecuritySpec(ConfigModel):
     mm2: Credential | None = None
     """MirrorMaker 2's own identity on this cluster (SASL protocols). Default: the admin identity above."""
 
-    @field_validator("username")
-    @classmethod
-    def _jaas_username(cls, value: str | None) -> str | None:
-        return None if value is None else check_jaas_username(value, "username")
-
-    @field_validator("password")
-    @classmethod
-    def _one_line_password(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            check_text(value.get_secret_value(), "password", shown=False)
-        return value
+    _username = field_validator("username")(lambda value: _jaas_username(value))
+    _password = field_validator("password")(lambda value: _one_line_password(value))
 
     @field_validator("ca_file")
     @classmethod

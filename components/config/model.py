@@ -113,8 +113,12 @@ class MigrationConfig(ConfigModel):
 
     @property
     def mm2_principal_on_green(self) -> str:
-        """The principal MM2 is on green: its SASL user there, else `acls.mm2Principal`."""
-        user = self.green.security.mm2_username
+        """The principal MM2 is on green (`mm2_principal`)."""
+        return self.mm2_principal(self.green)
+
+    def mm2_principal(self, cluster: ClusterSpec) -> str:
+        """The principal MM2 is on `cluster`: its SASL user there, else `acls.mm2Principal`."""
+        user = cluster.security.mm2_username
         return f"User:{user}" if user is not None else self.acls.mm2_principal
 
     def _check_mm2_principal(self) -> None:

@@ -56,9 +56,7 @@ def group_names(patterns: list[str]) -> list[str]:
 
 def mm2_principal(cfg: MigrationConfig, alias: str) -> str:
     """The principal MM2 is on the cluster `alias`: its SASL user there, else `acls.mm2Principal`."""
-    cluster = cfg.blue if alias == cfg.blue.alias else cfg.green
-    user = cluster.security.mm2_username
-    return f"User:{user}" if user is not None else cfg.acls.mm2_principal
+    return cfg.mm2_principal(cfg.blue if alias == cfg.blue.alias else cfg.green)
 
 
 def mm2_grants(cfg: MigrationConfig, migrated: list[str], alias: str) -> list[AclEntry]:
