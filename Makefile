@@ -9,6 +9,10 @@ CLI := .venv/bin/kafka-migration
 # Rebuilt when the pinned requirements or the package's metadata (deps, packages, scripts) change.
 VENV_STAMP := .venv/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
+# Test processes for `make test`/`make integration` (pytest-xdist): integration tests spend most
+# of their time waiting, so two share the 2-core machine well. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: all setup venv toolchain test test-long unit integration lint format rehearsal campaign status bench blue blue-stop clean
 
@@ -46,19 +50,19 @@ format: venv
 
 test: TOOLCHAIN_EXTRAS = kubernetes
 test: setup lint
-	$(PY) -m pytest -m "not long" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not long" $(XDIST) $(PYTEST_ARGS)
 
 # Integration runs too long for every CI run (their cheaper counterparts are in `make test`).
 test-long: TOOLCHAIN_EXTRAS = kubernetes
 test-long: setup
-	$(PY) -m pytest -m long $(PYTEST_ARGS)
+	$(PY) -m pytest -m long $(XDIST) $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 integration: TOOLCHAIN_EXTRAS = kubernetes
 integration: setup
-	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+	$(PY) -m pytest -m integration $(XDIST) $(PYTEST_ARGS)
 
 rehearsal: setup
 	$(CLI) rehearsal

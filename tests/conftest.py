@@ -17,9 +17,17 @@ from kafka_migration.local_runtime.project import write_project
 from kafka_migration.local_runtime.pulumi_cli import require_toolchain
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Mark every JVM this session starts (directly or through Pulumi) with a run id of its own."""
+def pytest_configure(config: pytest.Config) -> None:
+    """Mark every JVM this session starts (directly or through Pulumi) with a run id of its own.
+
+    An xdist worker marks its JVMs `<run id>-<worker>`: its safety net below then stops its
+    own JVMs only, never those of a worker still running, while the run's (`.ci/run`'s, or
+    the controller's) stops them all (`stop_run` matches the run id and its `-` suffixes).
+    """
     os.environ.setdefault(RUN_ID_ENV, f"pytest-{os.getpid()}-{int(time.time())}")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and not os.environ[RUN_ID_ENV].endswith(f"-{worker}"):
+        os.environ[RUN_ID_ENV] = f"{os.environ[RUN_ID_ENV]}-{worker}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -187,12 +187,15 @@ def _reap(pid: int) -> None:
 
 
 def stop_run(run_id: str, timeout_s: float = 30) -> list[int]:
-    """Stop every JVM marked with `run_id` (the safety net of one run; other runs' JVMs are left alone)."""
+    """Stop every JVM marked with `run_id` or a sub-run of it, `<run_id>-<suffix>` (a test worker's).
+
+    The safety net of one run: other runs' JVMs are left alone.
+    """
     mark = f"{RUN_MARK}{run_id}"
     ours = []
     for proc in psutil.process_iter(["cmdline"]):
         with contextlib.suppress(psutil.Error):
-            if mark in (proc.info["cmdline"] or []):
+            if any(arg == mark or arg.startswith(f"{mark}-") for arg in proc.info["cmdline"] or []):
                 ours.append(proc)
     for proc in ours:
         with contextlib.suppress(psutil.Error):

@@ -80,9 +80,18 @@ def test_a_run_stops_its_own_jvms_and_not_a_second_checkouts(spawned) -> None:
     mine = sleeper(spawned, f"{process.RUN_MARK}ci-1", f"{process.HOME_MARK}/tmp/checkout-1/x")
     other = sleeper(spawned, f"{process.RUN_MARK}local", f"{process.HOME_MARK}/home/u/checkout-2/.local-clusters/A")
     prefix_twin = sleeper(spawned, f"{process.RUN_MARK}ci-10", f"{process.HOME_MARK}/tmp/checkout-3/x")
+    my_workers = sleeper(spawned, f"{process.RUN_MARK}ci-1-gw1", f"{process.HOME_MARK}/tmp/checkout-1/y")
 
     stopped = process.stop_run("ci-1", timeout_s=5)
 
-    assert stopped == [mine.pid]
-    assert mine.wait(timeout=5) is not None
+    assert sorted(stopped) == sorted([mine.pid, my_workers.pid])
+    assert mine.wait(timeout=5) is not None and my_workers.wait(timeout=5) is not None
     assert other.poll() is None and prefix_twin.poll() is None
+
+
+def test_a_test_worker_stops_its_own_jvms_and_not_its_siblings(spawned) -> None:
+    mine = sleeper(spawned, f"{process.RUN_MARK}ci-1-gw0", f"{process.HOME_MARK}/tmp/checkout-1/x")
+    sibling = sleeper(spawned, f"{process.RUN_MARK}ci-1-gw1", f"{process.HOME_MARK}/tmp/checkout-1/y")
+
+    assert process.stop_run("ci-1-gw0", timeout_s=5) == [mine.pid]
+    assert sibling.poll() is None
