@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from kafka_migration.config.clients import ClientRole
 from kafka_migration.config.model import MigrationConfig, Strategy
 from kafka_migration.planning.cluster_inventory import AclEntry
 from kafka_migration.planning.naming import mm2_internal_topics, remote_topic
@@ -52,6 +53,18 @@ def group_names(patterns: list[str]) -> list[str]:
     if all(_PLAIN_NAME.fullmatch(p) for p in patterns):
         return sorted(set(patterns))
     return ["*"]
+
+
+def handed_over_groups(cfg: MigrationConfig) -> list[str]:
+    """The groups the admin identity reads on blue: `consumerGroups` (`group_names`) and every consumer client's.
+
+    The handoff reads a consumer client group's members and offsets on blue whether or not
+    `consumerGroups` names it (MM2 checkpoints only those; the handoff translates the rest).
+    """
+    names = group_names(cfg.consumer_groups)
+    if names == ["*"]:
+        return names
+    return sorted({*names, *(c.consumer_group_id for c in cfg.clients_of(ClientRole.CONSUMER))})
 
 
 def mm2_principal(cfg: MigrationConfig, alias: str) -> str:
@@ -98,7 +111,7 @@ def admin_grants_on_blue(cfg: MigrationConfig, migrated: list[str]) -> list[AclE
     internal = mm2_internal_topics(cfg.blue.alias, cfg.green.alias, cfg.strategy, CONNECT_WORKER_NAME)[cfg.blue.alias]
     grants = {("Topic", t, op) for t in migrated for op in ADMIN_BLUE_TOPIC_OPERATIONS}
     grants |= {("Topic", t, op) for t in internal for op in ADMIN_BLUE_INTERNAL_OPERATIONS}
-    grants |= {("Group", g, op) for g in group_names(cfg.consumer_groups) for op in ADMIN_BLUE_GROUP_OPERATIONS}
+    grants |= {("Group", g, op) for g in handed_over_groups(cfg) for op in ADMIN_BLUE_GROUP_OPERATIONS}
     grants |= {("Cluster", "kafka-cluster", op) for op in ADMIN_BLUE_CLUSTER_OPERATIONS}
     readers = AclEntry("Group", TOOL_GROUP_PREFIX, "Prefixed", principal, "*", "Describe", "Allow")
     return sorted([readers, *(AclEntry(rt, name, "Literal", principal, "*", op, "Allow") for rt, name, op in grants)])
