@@ -53,6 +53,8 @@ class MigrationPlan:
     """Cluster alias -> MM2 internal topics that must be gone (from `mm2-stopped` on)."""
     fence: tuple[AclEntry, ...]
     """DENY ACLs on blue (at `decommissioned`)."""
+    blue_copy_reads: tuple[AclEntry, ...] = ()
+    """Read grants on blue's copies of green's topics (`B.orders`) while green->blue runs."""
 
 
 def reached(cfg: MigrationConfig, step: Step, phase: Phase) -> bool:
@@ -177,6 +179,30 @@ def mm2_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
     return mm2_grants(cfg, [t.name for t in selected_topics(cfg, blue)], cfg.green.alias)
 
 
+def remote_copy_reads_on_blue(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
+    """Blue's read-type grants on a migrated topic, granted again on its copy from green on blue (`B.orders`).
+
+    While green->blue runs (bidirectional), consumers still on blue read `orders` and
+    `B.orders` (`planning.routing.routing_document`), and `B.orders` is a topic MM2 made:
+    on a cluster that enforces ACLs a literal grant on `orders` does not reach it. Wildcard
+    and prefixed grants are left alone (whatever they cover, they already do).
+    """
+    if not cfg.acls.enabled or cfg.strategy is not Strategy.BIDIRECTIONAL:
+        return []
+    selected = {t.name for t in selected_topics(cfg, blue)}
+    return sorted(
+        {
+            dataclasses.replace(acl, resource_name=remote_topic(cfg.strategy, cfg.green.alias, acl.resource_name))
+            for acl in blue.acls
+            if acl.resource_type == "Topic"
+            and acl.pattern_type == "Literal"
+            and acl.resource_name in selected
+            and acl.operation in READ_ONLY_OPERATIONS
+            and acl.principal not in cfg.acls.exclude_principals
+        }
+    )
+
+
 def fence_acls(cfg: MigrationConfig, blue: ClusterInventory) -> list[AclEntry]:
     """DENY WRITE on every migrated topic of blue, for every principal: nobody writes to blue again."""
     return [AclEntry("Topic", t.name, "Literal", "User:*", "*", "Write", "Deny") for t in selected_topics(cfg, blue)]
@@ -213,4 +239,5 @@ def plan_migration(cfg: MigrationConfig, step: Step, blue: ClusterInventory, gre
         routing=routing_table(cfg, step),
         internal_topics_removed=removed,
         fence=tuple(fence_acls(cfg, blue)) if reached(cfg, step, Phase.DECOMMISSIONED) else (),
+        blue_copy_reads=tuple(remote_copy_reads_on_blue(cfg, blue)) if reverse_flow_active(cfg, step) else (),
     )

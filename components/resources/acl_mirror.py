@@ -1,4 +1,4 @@
-"""AclMirror: blue's application ACLs on green, plus MirrorMaker 2's own."""
+"""AclMirror: ACLs one cluster must have: blue's application ACLs and MM2's on green, or blue's on its copies."""
 
 from __future__ import annotations
 
@@ -38,14 +38,14 @@ def acl_resource(name: str, acl: AclEntry, opts: pulumi.ResourceOptions) -> pulu
 
 @dataclass(frozen=True)
 class AclMirrorArgs:
-    """ACLs green must have, and the provider that talks to green."""
+    """ACLs a cluster must have, and the provider that talks to it."""
 
     acls: tuple[AclEntry, ...]
     provider: pulumi_kafka.Provider
 
 
 class AclMirror(pulumi.ComponentResource):
-    """One `kafka.Acl` per ACL green must have."""
+    """One `kafka.Acl` per ACL a cluster must have (green's mirror of blue, or blue's grants on green's copies)."""
 
     count: pulumi.Output[int]
 

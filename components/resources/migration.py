@@ -169,6 +169,18 @@ class Migration(pulumi.ComponentResource):
             after = k8s.resources
         elif plan.green_provisioned:
             after = self._green_with_kafka_provider(name, cfg, plan, args.data_root, protect)
+        blue_provider = None
+        if plan.fence or plan.blue_copy_reads:
+            blue_provider = kafka_provider(f"{name}-blue-kafka", cfg.blue, cfg.blue.resolved_bootstrap_servers, child)
+        if plan.blue_copy_reads:
+            assert blue_provider is not None
+            # Before routing sends blue's consumers to green's copies (B.orders) on blue.
+            copy_reads = AclMirror(
+                f"{name}-blue-copy-reads",
+                AclMirrorArgs(plan.blue_copy_reads, blue_provider),
+                pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
+            after = [*after, copy_reads]
         if plan.internal_topics_removed:
             Mm2Cleanup(
                 f"{name}-mm2-cleanup",
@@ -188,7 +200,7 @@ class Migration(pulumi.ComponentResource):
             # Stopped by a rollback: only after the clients moved and the drain passed.
             ReplicationFlow(flow_name, flow_args, pulumi.ResourceOptions(parent=self, depends_on=[routing]))
         if plan.fence:
-            blue_provider = kafka_provider(f"{name}-blue-kafka", cfg.blue, cfg.blue.resolved_bootstrap_servers, child)
+            assert blue_provider is not None
             BlueFence(
                 f"{name}-blue-fence",
                 BlueFenceArgs(plan.fence, blue_provider),
