@@ -3,6 +3,13 @@
 The resource carries the desired `enabled` status: a flow switched off (B->A at
 `reverse-disabled`, everything at `mm2-stopped`) is an update that deletes the
 connector on the worker, so URNs stay stable and preview reads "enabled: true -> false".
+
+Its `state` is the worker's view: the connector's state, or FAILED when one of its tasks
+failed (the connector itself stays RUNNING then). A task fails when MM2 is refused
+something, such as writing the copy of a topic created on blue since the last `pulumi up`
+on a green that grants MM2 literally. `diff` asks the worker, so the next `pulumi up`
+(which grants MM2 the new copy before it reaches the connectors) restarts failed tasks
+without a `pulumi refresh` first.
 """
 
 from __future__ import annotations
@@ -62,6 +69,8 @@ def _observe(props: dict[str, Any]) -> tuple[dict[str, str] | None, str]:
         return None, ABSENT
     config.pop("name", None)
     status = client.status(props["connector_name"]) or {}
+    if any(t.get("state") == "FAILED" for t in status.get("tasks", [])):
+        return config, "FAILED"
     return config, status.get("connector", {}).get("state", "UNKNOWN")
 
 
@@ -103,12 +112,13 @@ class MirrorConnectorProvider(ResourceProvider):
         if news.get("enabled"):
             if olds.get("config") != news.get("config"):
                 changes.append("config")
-            if olds.get("state") != "RUNNING":
+            if olds.get("state") != "RUNNING" or (not changes and _observe(olds)[1] != "RUNNING"):
                 changes.append("state")
         return DiffResult(changes=bool(changes or replaces), replaces=replaces, delete_before_replace=True)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        restart = olds.get("state") not in ("RUNNING", ABSENT, None)
+        live = _observe(olds)[1] if olds.get("enabled") else ABSENT
+        restart = live not in ("RUNNING", ABSENT, None) or olds.get("state") not in ("RUNNING", ABSENT, None)
         return UpdateResult(_converge(news, restart))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
