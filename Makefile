@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: all setup venv toolchain test test-long unit integration lint format rehearsal campaign status bench blue blue-stop clean
+.PHONY: all setup venv toolchain test test-long unit integration lint format rehearsal rehearsal-secure campaign status bench blue blue-stop clean
 
 all: lint test
 
@@ -67,6 +67,10 @@ integration: setup
 rehearsal: setup
 	$(CLI) rehearsal
 
+# The same walk with both clusters SASL_SSL and ACLs enforced, every client its own user.
+rehearsal-secure: setup
+	$(CLI) rehearsal --secure --out rehearsal-report-secure
+
 # The fault campaign: one walk per named fault (`kafka-migration rehearsal --faults NAME,...` for some).
 FAULTS ?= all
 campaign: setup
@@ -86,4 +90,4 @@ bench: setup
 	$(CLI) bench
 
 clean:
-	rm -rf .pulumi-state .local-clusters rehearsal-report status-report bench-results
+	rm -rf .pulumi-state .local-clusters rehearsal-report rehearsal-report-secure status-report bench-results

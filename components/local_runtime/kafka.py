@@ -169,17 +169,21 @@ def operator_admin(node: KafkaNode) -> AdminClient:
 
 
 def upsert_scram_users(node: KafkaNode, users: Mapping[str, str], timeout_s: float = 30) -> None:
-    """Create or update a SCRAM-SHA-512 credential for every name -> password (secure nodes only).
-
-    Returns once the broker lists every user, so a client may log in right after (the
-    credential reaches the broker through the metadata log). Errors name the user, never
-    the password.
-    """
+    """Create or update a SCRAM-SHA-512 credential for every name -> password (secure nodes only), as the operator."""
     if node.tls is None:
         raise ValueError(f"Kafka {node.name} is a PLAINTEXT node: it has no SCRAM users")
+    upsert_scram_credentials(operator_admin(node), users, f"Kafka {node.name}", timeout_s)
+
+
+def upsert_scram_credentials(admin: AdminClient, users: Mapping[str, str], where: str, timeout_s: float = 30) -> None:
+    """Create or update a SCRAM-SHA-512 credential for every name -> password through `admin`.
+
+    Returns once the broker lists every user, so a client may log in right after (the
+    credential reaches the broker through the metadata log). Errors name the user and
+    `where` (the cluster), never the password.
+    """
     if not users:
         return
-    admin = operator_admin(node)
     info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
     upserts: list[UserScramCredentialAlteration] = [
         UserScramCredentialUpsertion(name, info, password.encode()) for name, password in users.items()
@@ -188,7 +192,7 @@ def upsert_scram_users(node: KafkaNode, users: Mapping[str, str], timeout_s: flo
         try:
             future.result(timeout=timeout_s)
         except Exception as exc:  # noqa: BLE001 - rethrown with the user's name only
-            raise RuntimeError(f"Kafka {node.name}: could not set the SCRAM credential of {name!r}: {exc}") from None
+            raise RuntimeError(f"{where}: could not set the SCRAM credential of {name!r}: {exc}") from None
     deadline = time.monotonic() + timeout_s
     missing = sorted(users)
     while missing:
@@ -196,7 +200,7 @@ def upsert_scram_users(node: KafkaNode, users: Mapping[str, str], timeout_s: flo
         assert isinstance(futures, dict)  # a list of users gives one future per user
         missing = [name for name, future in futures.items() if not _succeeds(future)]
         if missing and time.monotonic() > deadline:
-            raise TimeoutError(f"Kafka {node.name}: SCRAM users {missing} not visible after {timeout_s}s")
+            raise TimeoutError(f"{where}: SCRAM users {missing} not visible after {timeout_s}s")
         if missing:
             time.sleep(0.2)
 

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,19 @@ def _quiet(_line: str) -> None:
     """Default sink for the engine's progress lines."""
 
 
+def config_leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """`(dotted.path, value)` of every leaf of a nested mapping (lists are leaves)."""
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            yield from config_leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 @dataclass
 class MigrationStack:
     """A stack of the migration project in `project_dir`, with a file backend in `backend_dir`."""
@@ -35,21 +48,40 @@ class MigrationStack:
     stack: auto.Stack
 
     @classmethod
-    def create(cls, project_dir: Path, backend_dir: Path, name: str, config: dict[str, Any]) -> MigrationStack:
+    def create(
+        cls,
+        project_dir: Path,
+        backend_dir: Path,
+        name: str,
+        config: dict[str, Any],
+        secrets: Mapping[str, str] | None = None,
+    ) -> MigrationStack:
+        """The stack `name`, created (or selected) with `config`; `secrets` as in `configure`."""
         options = auto.LocalWorkspaceOptions(
             pulumi_command=auto.PulumiCommand(root=str(pulumi_root())),
             env_vars=pulumi_env(backend_dir),
         )
         stack = auto.create_or_select_stack(name, work_dir=str(project_dir), opts=options)
         harness = cls(stack)
-        harness.configure(config)
+        harness.configure(config, secrets or {})
         return harness
 
-    def configure(self, values: dict[str, Any]) -> None:
-        """Set config keys (camelCase, as in Pulumi.<stack>.yaml); objects are stored as JSON."""
-        self.stack.set_all_config(
-            {k: auto.ConfigValue(v if isinstance(v, str) else json.dumps(v)) for k, v in values.items()}
-        )
+    def configure(self, values: dict[str, Any], secrets: Mapping[str, str] | None = None) -> None:
+        """Set config keys (camelCase, as in Pulumi.<stack>.yaml); objects are stored as JSON.
+
+        `secrets` maps dotted paths (`green.security.password`) to values set as secrets
+        (`pulumi config set --secret --path`). An object holding one is set leaf by leaf,
+        as a user's `Pulumi.<stack>.yaml` holds it: a JSON string cannot hold a secret inside.
+        """
+        secrets = secrets or {}
+        holders = {path.split(".")[0] for path in secrets}
+        plain = {k: auto.ConfigValue(_text(v)) for k, v in values.items() if k not in holders}
+        self.stack.set_all_config(plain)
+        if secrets:
+            nested = {k: v for k, v in values.items() if k in holders}
+            leaves = {path: auto.ConfigValue(_text(v)) for path, v in config_leaves(nested)}
+            leaves.update({path: auto.ConfigValue(v, secret=True) for path, v in secrets.items()})
+            self.stack.set_all_config(leaves, path=True)
 
     def goto(self, phase: str, producer_waves: int = 0, consumer_waves: int = 0) -> None:
         self.configure({"phase": phase, "producerWaves": str(producer_waves), "consumerWaves": str(consumer_waves)})

@@ -41,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--soak-seconds", type=int, default=20, help="shortened soak window (production: 86400)")
     parser.add_argument(
+        "--secure",
+        action="store_true",
+        help="both clusters SASL_SSL (SCRAM-SHA-512, a generated CA) with ACLs enforced, every client its own user",
+    )
+    parser.add_argument(
         "--faults",
         metavar="all|NAME,...",
         help=f"run the fault campaign (one-way unless --strategy says otherwise): {', '.join(FAULTS)}",
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.faults is not None:
         try:
             faults = faults_named(args.faults)
+            RehearsalOptions(Strategy.ONE_WAY, args.out, faults=tuple(faults), secure=args.secure)  # refused early
         except ValueError as err:
             parser.error(str(err))
     console = Console()
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             total_rate_per_s=args.rate,
             record_bytes=args.record_bytes,
             soak_seconds=args.soak_seconds,
+            secure=args.secure,
         )
         results = run_campaign(faults, base, args.out, lambda line: console.log(line))
         print_campaign(results, console)
@@ -87,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             total_rate_per_s=args.rate,
             record_bytes=args.record_bytes,
             soak_seconds=args.soak_seconds,
+            secure=args.secure,
         )
         runs.append(rehearse(options, lambda line: console.log(line)))
     report = write_report(runs, args.out)

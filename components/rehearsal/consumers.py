@@ -27,6 +27,7 @@ from confluent_kafka import (
 from kafka_migration.config.clients import OffsetReset
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import ConsumedRecord, ConsumerPause
+from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.routed_client import REFRESH_S, Route, RoutedClient
 
@@ -100,6 +101,7 @@ class ConsumerClient(RoutedClient):
         assign_mode: bool = False,
         ignore_committed: bool = False,
         history_per_s: float | None = None,
+        credentials: ClientCredentials | None = None,
     ) -> None:
         """A consumer client.
 
@@ -118,13 +120,14 @@ class ConsumerClient(RoutedClient):
                 every cluster, like a consumer that ignores the offsets the migration handed over.
             history_per_s: Read records the workload did not write (blue's seeded history) at
                 most this fast, its own records as they come; None: everything as it comes.
+            credentials: The identity it brings to each cluster (`RoutedClient.credentials_on`).
 
         Raises:
             ValueError: `assign_mode` with a `group_instance_id` (an `assign()` client is no
                 member), an `auto_offset_reset` that is neither earliest nor latest, or a
                 `history_per_s` that is not positive.
         """
-        super().__init__(name, routing_dir, ledger, client_group)
+        super().__init__(name, routing_dir, ledger, client_group, credentials)
         if assign_mode and group_instance_id:
             raise ValueError(f"consumer {name}: an assign() client is not a group member, it cannot be static")
         if history_per_s is not None and history_per_s <= 0:
@@ -208,7 +211,10 @@ class ConsumerClient(RoutedClient):
 
     def _connect(self, target: _Target) -> None:
         self._consumer = Consumer(
-            self.kafka_config(target.bootstrap_servers, target.security_protocol, target.group_id)
+            {
+                **self.kafka_config(target.bootstrap_servers, target.security_protocol, target.group_id),
+                **self.credentials_on(target.cluster),
+            }
         )
         if self.assign_mode:
             self._assign_new_partitions(target.topics)

@@ -27,6 +27,7 @@ class RetentionWhileMm2Down(AfterUpFault):
     """Blue deletes records MM2 has not copied while MM2 is down; the next step must be refused."""
 
     name = "retention-while-mm2-down"
+    reads_clusters = True
     expected = Outcome.REFUSED
     refusal_gate = "source-intact"
     topic: ClassVar[str] = "orders"
@@ -76,6 +77,7 @@ class TopicAndPartitionAdded(AfterUpFault):
     """A topic created and a partition added on blue mid-migration."""
 
     name = "blue-topic-and-partition-added"
+    reads_clusters = True
     new_topic: ClassVar[str] = "audit.late-arrivals"
     """Matches the dev stack's `audit\\..*` include, so the migration must carry it."""
     grown_topic: ClassVar[str] = "orders"

@@ -19,6 +19,7 @@ from confluent_kafka.admin import (
 )
 
 from kafka_migration.config.clients import ClientGroup, ClientRole, OffsetReset
+from kafka_migration.rehearsal.identities import Connection, client_settings
 
 HOUR_MS = 3_600_000
 """`retention.ms` and `min.compaction.lag.ms` where they act in a run: longer than any run, so no record
@@ -102,16 +103,20 @@ DEFAULT_TOPICS = (
 )
 
 
-def create_topics(bootstrap: str, topics: Iterable[TopicSeed]) -> None:
+def create_topics(connection: Connection, topics: Iterable[TopicSeed]) -> None:
     """Create the topics (single-node cluster: replication factor 1)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_settings(connection))
     futures = admin.create_topics([NewTopic(t.name, t.partitions, 1, config=t.config) for t in topics])
     for future in futures.values():
         future.result(timeout=30)
 
 
-def grant_clients(bootstrap: str, clients: Iterable[ClientGroup]) -> None:
-    """The ACLs blue's applications have: producers write their topics, consumers read theirs and use their group."""
+def grant_clients(connection: Connection, clients: Iterable[ClientGroup]) -> None:
+    """The ACLs blue's applications have: producers write their topics, consumers read theirs and use their group.
+
+    A producer group may also run transactions under its own name as `transactional.id`
+    (the rehearsal's ledger-writer does): Write on that TransactionalId.
+    """
     bindings = []
     for c in clients:
         if not c.principal:
@@ -122,8 +127,10 @@ def grant_clients(bootstrap: str, clients: Iterable[ClientGroup]) -> None:
             bindings.append(_allow(ResourceType.TOPIC, topic, c.principal, AclOperation.DESCRIBE))
         if c.role is ClientRole.CONSUMER:
             bindings.append(_allow(ResourceType.GROUP, c.consumer_group_id, c.principal, AclOperation.READ))
+        else:
+            bindings.append(_allow(ResourceType.TRANSACTIONAL_ID, c.name, c.principal, AclOperation.WRITE))
     if bindings:
-        admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until every future resolves
+        admin = AdminClient(client_settings(connection))  # kept alive until every future resolves
         for future in admin.create_acls(bindings).values():
             future.result(timeout=30)
 
@@ -132,14 +139,14 @@ def _allow(rtype: ResourceType, name: str, principal: str, operation: AclOperati
     return AclBinding(rtype, name, ResourcePatternType.LITERAL, principal, "*", operation, AclPermissionType.ALLOW)
 
 
-def produce_history(bootstrap: str, topics: Iterable[TopicSeed]) -> None:
+def produce_history(connection: Connection, topics: Iterable[TopicSeed]) -> None:
     """Write every topic's history, batched.
 
     Raises:
         RuntimeError: Records not acknowledged within two minutes.
     """
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 50, "batch.size": 1_048_576}
+        {**client_settings(connection), "enable.idempotence": True, "linger.ms": 50, "batch.size": 1_048_576}
     )
     seeded_at = time.time()
     for topic in topics:
@@ -157,7 +164,9 @@ def produce_history(bootstrap: str, topics: Iterable[TopicSeed]) -> None:
                 producer.poll(0)
     left = producer.flush(120)
     if left:
-        raise RuntimeError(f"{left} history record(s) not acknowledged by {bootstrap}")
+        raise RuntimeError(
+            f"{left} history record(s) not acknowledged by {client_settings(connection)['bootstrap.servers']}"
+        )
 
 
 def _history_value(topic: str, index: int) -> bytes:
@@ -167,11 +176,11 @@ def _history_value(topic: str, index: int) -> bytes:
     return (text + os.urandom((room + 1) // 2).hex()[:room]).encode()
 
 
-def consume_and_commit(bootstrap: str, group: str, topics: list[str], count: int) -> dict[tuple[str, int], int]:
+def consume_and_commit(connection: Connection, group: str, topics: list[str], count: int) -> dict[tuple[str, int], int]:
     """Read `count` records as `group`, commit, and return the committed offsets."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_settings(connection),
             "group.id": group,
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -189,14 +198,14 @@ def consume_and_commit(bootstrap: str, group: str, topics: list[str], count: int
     return committed
 
 
-def commit_ends_where_uncommitted(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+def commit_ends_where_uncommitted(connection: Connection, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
     """Commit the end offset for `group` on every partition of `topics` it has no committed offset on.
 
     What a running `auto.offset.reset=latest` group has: a position everywhere. Without it
     its clients would start at the end when they join and skip the records producers wrote
     just before. Returns what was committed.
     """
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer({**client_settings(connection), "group.id": group, "enable.auto.commit": False})
     try:
         metadata = consumer.list_topics(timeout=10)
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(metadata.topics[t].partitions)]
@@ -209,9 +218,9 @@ def commit_ends_where_uncommitted(bootstrap: str, group: str, topics: list[str])
         consumer.close()
 
 
-def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
+def committed_offsets(connection: Connection, group: str, topic: str, partitions: int) -> dict[int, int]:
     """Partition -> committed offset of `group` on `topic` (-1001 when none)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer({**client_settings(connection), "group.id": group, "enable.auto.commit": False})
     try:
         tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
         return {tp.partition: tp.offset for tp in tps}
@@ -219,21 +228,22 @@ def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -
         consumer.close()
 
 
-def seed(bootstrap: str, clients: list[ClientGroup], topics: Iterable[TopicSeed] = DEFAULT_TOPICS) -> None:
+def seed(connection: Connection, clients: list[ClientGroup], topics: Iterable[TopicSeed] = DEFAULT_TOPICS) -> None:
     """A realistic blue: topics, ACLs, history, and consumer groups part-way through it.
 
     Each consumer group reads 1/`SEEDED_SHARE` of its topics' history and commits. A group
     with `autoOffsetReset: latest` also gets blue's end offset on the partitions where that
-    left it no committed offset.
+    left it no committed offset. On a secured blue, `connection` is the operator's (it acts
+    for every group).
     """
     topics = list(topics)
-    create_topics(bootstrap, topics)
-    grant_clients(bootstrap, clients)
-    produce_history(bootstrap, topics)
+    create_topics(connection, topics)
+    grant_clients(connection, clients)
+    produce_history(connection, topics)
     records = {t.name: t.history.records for t in topics}
     for c in clients:
         if c.role is ClientRole.CONSUMER:
             share = sum(records.get(t, 0) for t in c.topics) // SEEDED_SHARE
-            consume_and_commit(bootstrap, c.consumer_group_id, c.topics, share)
+            consume_and_commit(connection, c.consumer_group_id, c.topics, share)
             if c.auto_offset_reset is OffsetReset.LATEST:
-                commit_ends_where_uncommitted(bootstrap, c.consumer_group_id, c.topics)
+                commit_ends_where_uncommitted(connection, c.consumer_group_id, c.topics)

@@ -86,6 +86,8 @@ class Fault(ABC):
     expected: ClassVar[Outcome] = Outcome.SURVIVED
     refusal_gate: ClassVar[str | None] = None
     """The gate that must refuse the step after this fault (expected REFUSED)."""
+    reads_clusters: ClassVar[bool] = False
+    """Whether the fault reads or writes blue or green itself (as anyone: PLAINTEXT walks only)."""
 
     @abstractmethod
     def step(self, cfg: MigrationConfig) -> Step:

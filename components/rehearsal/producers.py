@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import AttemptedRecord, ProducedRecord
+from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.routed_client import REFRESH_S, Route, RoutedClient
 
@@ -82,8 +83,9 @@ class ProducerClient(RoutedClient):
         record_bytes: int = DEFAULT_RECORD_BYTES,
         message_timeout_ms: int = MESSAGE_TIMEOUT_MS,
         stop_timeout_s: float = 60,
+        credentials: ClientCredentials | None = None,
     ) -> None:
-        super().__init__(name, routing_dir, ledger)
+        super().__init__(name, routing_dir, ledger, credentials=credentials)
         if not keys or rate_per_s <= 0:
             raise ValueError(f"producer {name} needs keys and a positive rate, got {keys!r} at {rate_per_s}/s")
         if record_bytes < 0:
@@ -125,7 +127,7 @@ class ProducerClient(RoutedClient):
 
     def _connect(self, target: tuple[str, str, str]) -> Producer:
         """A producer on `target` (cluster alias, bootstrap servers, security protocol)."""
-        return Producer(self.kafka_config(target[1], target[2]))
+        return Producer({**self.kafka_config(target[1], target[2]), **self.credentials_on(target[0])})
 
     def _step(self) -> None:
         if self._producer is None or self._doc is None:
@@ -256,9 +258,17 @@ class TransactionalProducerClient(ProducerClient):
         abort_every: int = 0,
         record_bytes: int = DEFAULT_RECORD_BYTES,
         stop_timeout_s: float = 60,
+        credentials: ClientCredentials | None = None,
     ) -> None:
         super().__init__(
-            name, routing_dir, keys, rate_per_s, ledger, record_bytes=record_bytes, stop_timeout_s=stop_timeout_s
+            name,
+            routing_dir,
+            keys,
+            rate_per_s,
+            ledger,
+            record_bytes=record_bytes,
+            stop_timeout_s=stop_timeout_s,
+            credentials=credentials,
         )
         if abort_every < 0:
             raise ValueError(f"producer {name}: abort_every must be 0 (never) or positive, not {abort_every}")

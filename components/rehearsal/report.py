@@ -47,6 +47,7 @@ def summary_table(runs: list[RunResult]) -> Table:
     table = Table(title="Rehearsal: every record produced, checked against every consumer group")
     for column in (
         "strategy",
+        "security",
         "steps",
         "rollbacks",
         "produced",
@@ -60,13 +61,14 @@ def summary_table(runs: list[RunResult]) -> Table:
         "max pause",
         "time",
     ):
-        table.add_column(column, justify="right" if column not in ("strategy",) else "left")
+        table.add_column(column, justify="left" if column in ("strategy", "security") else "right")
     for r in runs:
         j = r.to_json()
         lost_style = "bold red" if j["lost"] else "green"
         aborted_style = "bold red" if j["aborted_read"] else "green"
         table.add_row(
             r.strategy,
+            r.security,
             str(len(r.phases)),
             str(len(r.rollbacks)),
             str(j["produced"]),

@@ -17,8 +17,10 @@ import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kafka_migration.planning.routing import RoutingDocument
+from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,14 @@ def _revision(route: Route | None) -> str | None:
 class RoutedClient(ABC):
     """A thread that follows one routing document until `stop()`."""
 
-    def __init__(self, name: str, routing_dir: Path, ledger: Ledger, client_group: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        routing_dir: Path,
+        ledger: Ledger,
+        client_group: str | None = None,
+        credentials: ClientCredentials | None = None,
+    ) -> None:
         self.name = name
         """This client's own name (logs, `client.id`, the ledger)."""
         self.client_group = client_group or name
@@ -98,6 +107,7 @@ class RoutedClient(ABC):
         self.error: BaseException | None = None
         """Why the thread died, if it did (`Workload.stop` raises it)."""
         self._ledger = ledger
+        self._credentials = dict(credentials or {})
         self._watch = _RouteWatcher(Path(routing_dir) / f"{self.client_group}.json")
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"rehearsal-{name}", daemon=True)
@@ -115,6 +125,10 @@ class RoutedClient(ABC):
             frame = sys._current_frames().get(self._thread.ident)
             where = "".join(traceback.format_stack(frame)[-8:]) if frame else "(no frame)\n"
             raise TimeoutError(f"client {self.name} did not stop within {timeout_s}s; its thread is at:\n{where}")
+
+    def credentials_on(self, cluster: str) -> dict[str, Any]:
+        """The identity this client brings to `cluster` (a routing document carries none); {} for none."""
+        return dict(self._credentials.get(cluster, {}))
 
     def _main(self) -> None:
         try:

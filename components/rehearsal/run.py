@@ -26,12 +26,15 @@ from kafka_migration.local_runtime.process import stop_all_under
 from kafka_migration.local_runtime.project import write_project
 from kafka_migration.local_runtime.stack_harness import GATE_REFUSAL, MigrationStack
 from kafka_migration.planning.gates import active_flows
+from kafka_migration.planning.local_processes import NodeTls
 from kafka_migration.planning.phases import Step, config_steps
 from kafka_migration.rehearsal.checker import CheckResult, check
-from kafka_migration.rehearsal.estate import seed
+from kafka_migration.rehearsal.estate import DEFAULT_TOPICS, seed
 from kafka_migration.rehearsal.fault_model import Fault, Injection, WalkHandles
+from kafka_migration.rehearsal.identities import Connection, Identities, secured_config, with_secrets
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import TransactionalProducerClient
+from kafka_migration.rehearsal.secured_estate import SecuredEstate
 from kafka_migration.rehearsal.stray import STRAY_EVERY_S, StrayProducer
 from kafka_migration.rehearsal.workload import ConsumerSpec, ProducerSpec, Workload
 
@@ -80,6 +83,17 @@ class RehearsalOptions:
     """How fast the slow group of `CONSUMER_MIX` reads blue's seeded history (tests speed it up)."""
     faults: tuple[Fault, ...] = ()
     """Faults injected into this walk, each at its own step (`rehearsal/faults.py`)."""
+    secure: bool = False
+    """Both clusters SASL_SSL with ACLs enforced, every client logged in as its own identity
+    (`rehearsal/identities.py`); PLAINTEXT (anyone may do anything) otherwise."""
+
+    def __post_init__(self) -> None:
+        plaintext_only = [f.name for f in self.faults if f.reads_clusters]
+        if self.secure and plaintext_only:
+            raise ValueError(
+                f"secure: the faults {', '.join(plaintext_only)} read blue and green without credentials and run "
+                "on PLAINTEXT clusters only; run them without --secure"
+            )
 
 
 @dataclass
@@ -111,6 +125,8 @@ class RunResult:
     """What a run measured (the report's `runs[]` entry)."""
 
     strategy: str
+    security: str = "PLAINTEXT"
+    """`PLAINTEXT` (anyone may do anything) or `SASL_SSL, ACLs` (`RehearsalOptions.secure`)."""
     phases: list[PhaseSpan] = field(default_factory=list)
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
     gates: list[dict[str, Any]] = field(default_factory=list)
@@ -134,6 +150,7 @@ class RunResult:
         totals = self.check.totals if self.check else None
         return {
             "strategy": self.strategy,
+            "security": self.security,
             "phases": [p.to_json() for p in self.phases],
             "produced": totals.produced if totals else 0,
             "consumed": totals.consumed if totals else 0,
@@ -232,13 +249,13 @@ def stray_interval(idle_window_s: float) -> float:
     return STRAY_EVERY_S if idle_window_s > STRAY_EVERY_S else idle_window_s / 2
 
 
-def up_with_stray_producer(stack: MigrationStack, blue_bootstrap: str, idle_window_s: float) -> StrayCheck:
+def up_with_stray_producer(stack: MigrationStack, blue: Connection, idle_window_s: float) -> StrayCheck:
     """`pulumi up` once while a stray producer writes to blue; it must be refused by the blue-idle gate.
 
     Raises:
         auto.CommandError: The `up` failed for another reason than a gate refusal.
     """
-    with StrayProducer(blue_bootstrap, stray_interval(idle_window_s)) as stray:
+    with StrayProducer(blue, stray_interval(idle_window_s)) as stray:
         stray.wait_first()
         try:
             stack.up()
@@ -255,7 +272,7 @@ def up_with_stray_producer(stack: MigrationStack, blue_bootstrap: str, idle_wind
 class LagSampler(threading.Thread):
     """Samples each running flow's total lag every few seconds, for the lag plot."""
 
-    def __init__(self, cfg: MigrationConfig, blue_bootstrap: str, every_s: float = 3.0) -> None:
+    def __init__(self, cfg: MigrationConfig, every_s: float = 3.0) -> None:
         super().__init__(daemon=True)
         self.cfg, self.every_s = cfg, every_s
         self.collector = Collector(cfg, None)
@@ -317,7 +334,14 @@ def up_expecting_refusal(stack: MigrationStack, gate: str, timeout_s: float) -> 
             time.sleep(3)
 
 
-def _walk(opts: RehearsalOptions, h: WalkHandles, workload: Workload, sampler: LagSampler, result: RunResult) -> None:
+def _walk(
+    opts: RehearsalOptions,
+    h: WalkHandles,
+    workload: Workload,
+    sampler: LagSampler,
+    result: RunResult,
+    secured: SecuredEstate | None,
+) -> None:
     """Every step of the plan under traffic, the faults injected at theirs; stops early at an expected refusal."""
     stack, say = h.stack, h.say
     plan = walk_plan(h.cfg, opts)
@@ -337,7 +361,10 @@ def _walk(opts: RehearsalOptions, h: WalkHandles, workload: Workload, sampler: L
             result.phases[-1].end = time.time()
             return
         if step.phase is Phase.MM2_STOPPED and not rollback:
-            result.stray = up_with_stray_producer(stack, h.blue.bootstrap_servers, h.cfg.gates.idle_window_seconds)
+            stray: Connection = h.blue.bootstrap_servers
+            if secured:
+                stray = {"bootstrap.servers": stray, **secured.identities.settings(secured.producer_of("orders"))}
+            result.stray = up_with_stray_producer(stack, stray, h.cfg.gates.idle_window_seconds)
             verdict = "refused" if result.stray.refused else "NOT REFUSED (the rehearsal fails)"
             say(f"{step.describe()} with a stray producer on blue: {verdict}: {result.stray.line}")
         t0 = time.monotonic()
@@ -351,6 +378,8 @@ def _walk(opts: RehearsalOptions, h: WalkHandles, workload: Workload, sampler: L
             expect_refusal = fault.refusal_gate
         else:
             stack.up_when_gates_pass(opts.gate_wait_s)
+        if secured:
+            secured.after_up(step)
         took = time.monotonic() - t0
         gates = stack.outputs().get("gates") or []
         passed = sum(1 for g in gates if g.get("passed"))
@@ -395,26 +424,37 @@ def _fault_problems(faults: tuple[Fault, ...], h: WalkHandles) -> list[str]:
 def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
     """Run one strategy end to end; every process started here is stopped before returning."""
     started = time.time()
-    result = RunResult(opts.strategy.value)
+    result = RunResult(opts.strategy.value, "SASL_SSL, ACLs" if opts.secure else "PLAINTEXT")
     work = (opts.work_dir / opts.strategy.value).resolve()
     shutil.rmtree(work, ignore_errors=True)
     project = work / "project"
     write_project(project)
     broker, controller = free_ports(2)
-    blue = kafka.KafkaNode("A", work / "blue", broker, controller, heap_mb=512)
+    blue_bootstrap = f"127.0.0.1:{broker}"
+    raw = rehearsal_config(opts, blue_bootstrap, work / "routing")
+    identities = (
+        Identities.generate(work / "ca.pem", config_from_mapping(raw, "rehearsal").clients) if opts.secure else None
+    )
+    secrets = identities.secret_config() if identities else {}
+    if identities:
+        raw = secured_config(raw, identities)
+    cfg = config_from_mapping(with_secrets(raw, secrets), "rehearsal")
+    tls = NodeTls(identities.ca_file, work / "blue" / "tls") if identities else None
+    blue = kafka.KafkaNode("A", work / "blue", broker, controller, heap_mb=512, tls=tls)
+    secured = SecuredEstate(identities, cfg) if identities else None
     # Every cleanup runs, in reverse order, even when an earlier one fails.
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(kafka.stop, blue)
         cleanup.callback(stop_all_under, project / ".local-clusters")
-        say(f"starting blue (A) on {blue.bootstrap_servers} and seeding it")
+        say(f"starting blue (A) on {blue.bootstrap_servers}{' (SASL_SSL, ACLs enforced)' if tls else ''}, seeding it")
         blue_cluster_id = kafka.new_cluster_id()
-        kafka.start(blue, blue_cluster_id)
-        raw = rehearsal_config(opts, blue.bootstrap_servers, work / "routing")
-        cfg = config_from_mapping(raw, "rehearsal")
-        seed(blue.bootstrap_servers, cfg.clients)
-        stack = MigrationStack.create(project, work / "state", f"rehearsal-{opts.strategy.value}", raw)
+        kafka.start(blue, blue_cluster_id, users=identities.passwords if identities else None)
+        seed(kafka.operator_config(blue), cfg.clients)
+        if secured:
+            secured.grant_blue(blue, [t.name for t in DEFAULT_TOPICS if cfg.topics.selects(t.name)])
+        stack = MigrationStack.create(project, work / "state", f"rehearsal-{opts.strategy.value}", raw, secrets)
         cleanup.callback(_destroy, stack, say)
-        sampler = LagSampler(cfg, blue.bootstrap_servers)
+        sampler = LagSampler(cfg)
         sampler.start()
         cleanup.callback(sampler.stop)
         workload = Workload(
@@ -425,11 +465,12 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             consumers_ignore_committed=opts.consumers_ignore_committed,
             consumer_specs=consumer_mix(opts),  # a group missing from Pulumi.dev.yaml fails here, loudly
             producer_specs=PRODUCER_MIX,
+            credentials=secured.credentials if secured else None,
         )
         cleanup.callback(_stop_quietly, workload, say)
         handles = WalkHandles(cfg, stack, project, work / "state", blue, blue_cluster_id, work / "routing", work, say)
         try:
-            _walk(opts, handles, workload, sampler, result)
+            _walk(opts, handles, workload, sampler, result, secured)
         except Exception as err:  # noqa: BLE001 - the run is still checked; the report says where it stopped
             step = result.phases[-1].name if result.phases else "the first step"
             saved = work / "walk-error.txt"

@@ -7,6 +7,8 @@ from types import TracebackType
 
 from confluent_kafka import Producer
 
+from kafka_migration.rehearsal.identities import Connection, client_settings
+
 STRAY_EVERY_S = 3.0
 """How often the stray writes, at most: shorter than the blue-idle window, so every window holds a write."""
 
@@ -17,10 +19,10 @@ class StrayProducer:
     Its values are not workload records (the consumers read them as history, unchecked).
     """
 
-    def __init__(self, bootstrap_servers: str, every_s: float, topic: str = "orders") -> None:
+    def __init__(self, connection: Connection, every_s: float, topic: str = "orders") -> None:
         self.sent = 0
         self.error: BaseException | None = None
-        self._producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True})
+        self._producer = Producer({**client_settings(connection), "enable.idempotence": True})
         self._topic, self._every_s = topic, every_s
         self._first = threading.Event()
         self._stop = threading.Event()

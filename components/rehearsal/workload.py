@@ -12,13 +12,14 @@ The clients are in `producers` and `consumers`, the routing documents they follo
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from kafka_migration.config.clients import ClientGroup, ClientRole
 from kafka_migration.rehearsal.consumers import ConsumerClient
+from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import DEFAULT_RECORD_BYTES, ProducerClient, TransactionalProducerClient
 from kafka_migration.rehearsal.routed_client import REFRESH_S
@@ -79,13 +80,23 @@ def producer_client(
     ledger: Ledger,
     *,
     record_bytes: int = DEFAULT_RECORD_BYTES,
+    credentials: ClientCredentials | None = None,
 ) -> ProducerClient:
     """The client of one producer client group, following the group's document, `rate_per_s` per topic."""
     if spec.transactional:
         return TransactionalProducerClient(
-            group.name, routing_dir, keys, rate_per_s, ledger, abort_every=spec.abort_every, record_bytes=record_bytes
+            group.name,
+            routing_dir,
+            keys,
+            rate_per_s,
+            ledger,
+            abort_every=spec.abort_every,
+            record_bytes=record_bytes,
+            credentials=credentials,
         )
-    return ProducerClient(group.name, routing_dir, keys, rate_per_s, ledger, record_bytes=record_bytes)
+    return ProducerClient(
+        group.name, routing_dir, keys, rate_per_s, ledger, record_bytes=record_bytes, credentials=credentials
+    )
 
 
 def consumer_clients(
@@ -95,6 +106,7 @@ def consumer_clients(
     ledger: Ledger,
     *,
     ignore_committed: bool = False,
+    credentials: ClientCredentials | None = None,
 ) -> list[ConsumerClient]:
     """The clients of one consumer client group: `spec.members` of them, all following the group's document."""
     names = [group.name] if spec.members == 1 else [f"{group.name}.{n}" for n in range(1, spec.members + 1)]
@@ -109,6 +121,7 @@ def consumer_clients(
             assign_mode=spec.assign,
             ignore_committed=ignore_committed,
             history_per_s=spec.history_per_s,
+            credentials=credentials,
         )
         for name in names
     ]
@@ -133,6 +146,7 @@ class Workload:
         consumers_ignore_committed: bool = False,
         consumer_specs: Mapping[str, ConsumerSpec] | None = None,
         producer_specs: Mapping[str, ProducerSpec] | None = None,
+        credentials: Callable[[ClientGroup], ClientCredentials] | None = None,
     ) -> None:
         """Clients for `clients`, not started.
 
@@ -150,6 +164,8 @@ class Workload:
                 subscribing client for a group not named.
             producer_specs: Producer client group name -> how its client runs; a plain
                 (idempotent, not transactional) `ProducerClient` for a group not named.
+            credentials: What a client group's clients bring to each cluster (their identity);
+                None: nothing (PLAINTEXT clusters).
 
         Raises:
             ValueError: `consumer_specs` (`producer_specs`) names a group that is not a consumer
@@ -158,6 +174,7 @@ class Workload:
         self.ledger = ledger or Ledger()
         self.drain_s = drain_s
         clients = list(clients)
+        identity = credentials or (lambda _group: {})
         specs = dict(consumer_specs or {})
         writers = dict(producer_specs or {})
         for role, named in ((ClientRole.CONSUMER, specs), (ClientRole.PRODUCER, writers)):
@@ -175,6 +192,7 @@ class Workload:
                 rate_per_s,
                 self.ledger,
                 record_bytes=record_bytes,
+                credentials=identity(c),
             )
             for c in producers
         ]
@@ -188,6 +206,7 @@ class Workload:
                 routing_dir,
                 self.ledger,
                 ignore_committed=consumers_ignore_committed,
+                credentials=identity(c),
             )
         ]
         self._stopped = False

@@ -34,9 +34,12 @@ def short_run(tmp_path: Path, **overrides) -> dict:
 def test_consumers_moved_under_traffic_survive_a_killed_connect_worker_and_a_killed_pulumi_up(
     toolchain, tmp_path: Path
 ) -> None:
-    """The CI subset of the fault campaign: MM2's worker killed while it replicates, `pulumi up` killed mid-wave."""
-    report = short_run(tmp_path, faults=(ConnectKilled(), UpKilled()))
+    """The CI subset of the fault campaign, on secured clusters: MM2's worker killed while it replicates,
+    `pulumi up` killed mid-wave. Every client logs in as its own user (SASL_SSL) and ACLs are enforced."""
+    report = short_run(tmp_path, faults=(ConnectKilled(), UpKilled()), secure=True)
     assert report["error"] is None, report["error"]
+    # Both clusters listen for clients on SASL_SSL only: every record produced and read was by a logged-in user.
+    assert report["security"] == "SASL_SSL, ACLs"
     assert [f["fault"] for f in report["faults"]] == ["connect-kill-replicating", "up-kill-consumer-wave"]
     assert report["produced"] > 100
     assert report["lost"] == 0, report["groups"]

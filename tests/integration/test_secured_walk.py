@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,9 @@ HISTORY = 40
 COMMITTED = 25
 """Offset billing commits on blue, per partition."""
 GATE_WAIT_S = 120
+LATE_TOPIC = "orders-late"
+"""A topic created on blue mid-migration (after `replicating`), selected by `orders(-late)?`."""
+LATE_RECORDS = 5
 CLIENTS = [
     {"name": "orders-service", "role": "producer", "wave": 1, "topics": ["orders"], "principal": "User:orders-service"},
     {"name": "billing", "role": "consumer", "wave": 1, "topics": ["orders"], "principal": "User:billing"},
@@ -247,7 +250,7 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
 
     # The stack's config: blue and green secured, each with an admin identity and MM2's own.
     config = stack_config(blue, tmp_path / "routing", "one-way")
-    config.update(topics={"include": ["orders"]}, consumerGroups=["billing"], clients=CLIENTS)
+    config.update(topics={"include": ["orders(-late)?"]}, consumerGroups=["billing"], clients=CLIENTS)
     for side, ca in (("blue", blue_ca), ("green", green_ca)):
         config[side]["security"] = {
             "protocol": "SASL_SSL",
@@ -284,12 +287,7 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
     refused(lambda: AdminClient({**on_blue["orders-service"], "sasl.password": "wrong"}).list_topics(timeout=5))
 
     # blue and green as objects in Pulumi.secured.yaml (leaf by leaf), so that a password can be a secret inside them.
-    clusters = {k: config.pop(k) for k in ("blue", "green")}
-    stack = MigrationStack.create(project_copy, tmp_path / "state", "secured", config)
-    leaves = {path: auto.ConfigValue(str(value)) for path, value in _leaves(clusters)}
-    leaves.update({path: auto.ConfigValue(value, secret=True) for path, value in secret_paths.items()})
-    stack.stack.set_all_config(leaves, path=True)
-    config.update(clusters)
+    stack = MigrationStack.create(project_copy, tmp_path / "state", "secured", config, secrets=secret_paths)
     engine_output: list[str] = []
     commands = CommandLines()
     commands.start()
@@ -330,15 +328,6 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
             stop_all_under(project_copy / ".local-clusters")
 
 
-def _leaves(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """`(dotted.path, value)` of every leaf of a nested dict."""
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            yield from _leaves(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
 def _with_passwords(config: dict[str, Any], secret_paths: dict[str, str]) -> dict[str, Any]:
     out = json.loads(json.dumps(config))
     for path, value in secret_paths.items():
@@ -348,6 +337,63 @@ def _with_passwords(config: dict[str, Any], secret_paths: dict[str, str]) -> dic
             node = node[key]
         node[leaf] = value
     return out
+
+
+def late_topic_copied_after_the_next_up(
+    blue: KafkaNode, config: dict[str, Any], green_admin: dict[str, Any], rest: ConnectClient, up: Callable[[str], None]
+) -> None:
+    """A topic created on blue mid-migration: MM2's grants on its copy come with the next `pulumi up`.
+
+    Whoever creates it on blue grants it there as the README says (`blue_grants`). Until
+    the next `up` green refuses MM2 its copy; MM2's tasks must not be left failed by it,
+    and after the `up` every record of the new topic is on green.
+    """
+    operator = kafka.operator_admin(blue)
+    for future in operator.create_topics([NewTopic(LATE_TOPIC, 1, 1)]).values():
+        future.result(timeout=30)
+    kafka.grant(blue, blue_grants(config_from_mapping(config), [LATE_TOPIC]))
+    writer = Producer({**kafka.operator_config(blue), "enable.idempotence": True})
+    for n in range(LATE_RECORDS):
+        writer.produce(LATE_TOPIC, f"late-{n}".encode())
+    assert writer.flush(30) == 0
+    time.sleep(12)  # two of MM2's topic refreshes (5 s): it has seen the topic and found no grant on green
+    before = task_states(rest)
+    up("replicating")  # the same step again: the copy and MM2's literal grants on it
+    assert task_states(rest) == dict.fromkeys(before, "RUNNING"), f"tasks before the up: {before}"
+    deadline = time.monotonic() + 90
+    copied: list[str] = []
+    while len(copied) < LATE_RECORDS:
+        assert time.monotonic() < deadline, f"{LATE_TOPIC} on green holds {copied}; tasks: {task_states(rest)}"
+        copied = read_all(green_admin, LATE_TOPIC)
+        time.sleep(2)
+    assert sorted(copied) == sorted(f"late-{n}" for n in range(LATE_RECORDS))
+
+
+def task_states(rest: ConnectClient) -> dict[str, str]:
+    """`<connector>/<task>` -> the task's state, for every connector on the worker."""
+    states = {}
+    for name in rest.list_connectors():
+        for task in (rest.status(name) or {}).get("tasks", []):
+            states[f"{name}/{task['id']}"] = task["state"]
+    return states
+
+
+def read_all(conf: dict[str, Any], topic: str) -> list[str]:
+    """Every value of `topic` (partition 0) on that cluster; [] while it does not exist."""
+    consumer = Consumer({**conf, "group.id": f"reader-{secrets.token_hex(4)}", "enable.auto.commit": False})
+    try:
+        if topic not in consumer.list_topics(timeout=10).topics:
+            return []
+        end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        out: list[str] = []
+        while len(out) < end:
+            message = consumer.poll(10)
+            assert message is not None and message.error() is None, message and message.error()
+            out.append(message.value().decode())
+        return out
+    finally:
+        consumer.close()
 
 
 def _walk(
@@ -397,6 +443,8 @@ def _walk(
     assert rest_status_without(rest, None) == 401
     assert rest_status_without(rest, "Basic " + base64.b64encode(b"kafkamig:guess").decode()) == 401
     assert files_with_passwords([project, tmp_path / "state", blue.data_dir], passwords, {worker_secrets}) == {}
+
+    late_topic_copied_after_the_next_up(blue, config, on_green["green-admin"], rest, up)
 
     up("consumers-switched", 0, 1)
     # billing's offsets crossed (identity names, same offsets: MM2 copied into empty topics) and it reads on.

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import application_acls, mm2_acls, plan_migration
-from kafka_migration.planning.grants import blue_grants, group_names
+from kafka_migration.planning.grants import blue_grants, group_names, handed_over_groups
 from kafka_migration.planning.mm2 import flow_spec, mm2_secrets
 from kafka_migration.planning.phases import Step
 from tests.unit.builders import config_dict, make_config
@@ -74,6 +74,29 @@ def test_mm2s_grants_leave_green_when_mm2_stops_and_the_applications_stay() -> N
     assert any(a.principal == "User:mm2-green" for a in running)
     assert not any(a.principal == "User:mm2-green" for a in stopped)
     assert allow("Topic", "orders", "Read") in stopped
+
+
+def test_blues_readers_read_greens_copies_on_blue_while_green_to_blue_runs_and_no_longer() -> None:
+    cfg = secured(strategy="bidirectional", consumerWaves=1, producerWaves=1)
+    inventory = blue(
+        allow("Topic", "orders", "Read", who="User:billing"),
+        allow("Topic", "orders", "Describe", who="User:billing"),
+        allow("Topic", "orders", "Write", who="User:orders-service"),
+        allow("Topic", "internal-only", "Read", who="User:billing"),  # not migrated: no copy
+        allow("Topic", "pay", "Read", pattern="Prefixed", who="User:billing"),  # covers whatever it covers
+    )
+
+    def copy_reads(phase: Phase, producers: int, consumers: int) -> set[tuple[str, str, str]]:
+        plan = plan_migration(cfg, Step(phase, producers, consumers), inventory, 1)
+        return {(a.resource_name, a.operation, a.principal) for a in plan.blue_copy_reads}
+
+    expected = {("B.orders", "Read", "User:billing"), ("B.orders", "Describe", "User:billing")}
+    assert copy_reads(Phase.REPLICATING, 0, 0) == set()
+    assert copy_reads(Phase.BIDIRECTIONAL, 0, 0) == expected
+    assert copy_reads(Phase.PRODUCERS_SWITCHED, 1, 0) == expected
+    assert copy_reads(Phase.REVERSE_DISABLED, 1, 1) == set()
+    one_way = secured(strategy="one-way")
+    assert plan_migration(one_way, Step(Phase.PRODUCERS_SWITCHED, 1, 0), inventory, 1).blue_copy_reads == ()
 
 
 def test_a_wildcard_write_on_blue_becomes_literal_writes_on_the_migrated_topics_only() -> None:
@@ -148,6 +171,16 @@ def test_an_mm2_identity_that_does_not_add_up_is_refused_with_the_field_and_the_
 def test_groups_named_plainly_are_granted_literally_and_a_regex_means_every_group() -> None:
     assert group_names(["billing", "auditor"]) == ["auditor", "billing"]
     assert group_names(["billing", "audit.*"]) == ["*"]
+
+
+def test_the_admin_reads_every_handed_over_group_on_blue_not_only_those_mm2_checkpoints() -> None:
+    # analytics is a consumer client outside consumerGroups: MM2 does not checkpoint it, the handoff still reads it.
+    cfg = secured(strategy="one-way", consumerGroups=["billing"])
+    admin = {(a.resource_name, a.operation) for a in blue_grants(cfg, ["orders"]) if a.principal == "User:blue-admin"}
+    mm2 = {(a.resource_name, a.operation) for a in blue_grants(cfg, ["orders"]) if a.principal == "User:mm2-blue"}
+    assert {("billing", "Read"), ("analytics", "Read"), ("analytics", "Describe")} <= admin
+    assert ("analytics", "Describe") not in mm2
+    assert handed_over_groups(secured(consumerGroups=["bill.*"])) == ["*"]
 
 
 def test_on_blue_mm2_only_reads_the_migrated_topics_and_the_admin_never_writes_them() -> None:
