@@ -35,7 +35,7 @@ from kafka_migration.rehearsal.identities import Connection, Identities, secured
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import TransactionalProducerClient
 from kafka_migration.rehearsal.secured_estate import SecuredEstate
-from kafka_migration.rehearsal.stray import STRAY_EVERY_S, StrayProducer
+from kafka_migration.rehearsal.stray import STRAY_EVERY_S, STRAY_TOPIC, StrayProducer
 from kafka_migration.rehearsal.workload import ConsumerSpec, ProducerSpec, Workload
 
 Say = Callable[[str], None]
@@ -361,9 +361,8 @@ def _walk(
             result.phases[-1].end = time.time()
             return
         if step.phase is Phase.MM2_STOPPED and not rollback:
-            stray: Connection = h.blue.bootstrap_servers
-            if secured:
-                stray = {"bootstrap.servers": stray, **secured.identities.settings(secured.producer_of("orders"))}
+            blue: Connection = h.blue.bootstrap_servers
+            stray = secured.writer_of(STRAY_TOPIC, h.blue.bootstrap_servers) if secured else blue
             result.stray = up_with_stray_producer(stack, stray, h.cfg.gates.idle_window_seconds)
             verdict = "refused" if result.stray.refused else "NOT REFUSED (the rehearsal fails)"
             say(f"{step.describe()} with a stray producer on blue: {verdict}: {result.stray.line}")

@@ -10,6 +10,7 @@ once green exists. Their ACLs on green are the stack's: mirrored from blue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
@@ -47,13 +48,14 @@ class SecuredEstate:
         """A client group's identity on blue and on green."""
         return self.identities.credentials(group, (self.cfg.blue.alias, self.cfg.green.alias))
 
-    def producer_of(self, topic: str) -> str:
-        """The user of a producer group that writes `topic` (a stray client logs in as one of them).
+    def writer_of(self, topic: str, bootstrap_servers: str) -> dict[str, Any]:
+        """Settings that log in as a producer group that writes `topic` (a stray client is one of them).
 
         Raises:
             ValueError: No producer group writes `topic`.
         """
         for group in self.cfg.clients_of(ClientRole.PRODUCER):
             if topic in group.topics:
-                return self.identities.app_users[group.name]
+                user = self.identities.app_users[group.name]
+                return {"bootstrap.servers": bootstrap_servers, **self.identities.settings(user)}
         raise ValueError(f"no producer group in clients writes {topic}")

@@ -11,6 +11,8 @@ from kafka_migration.rehearsal.identities import Connection, client_settings
 
 STRAY_EVERY_S = 3.0
 """How often the stray writes, at most: shorter than the blue-idle window, so every window holds a write."""
+STRAY_TOPIC = "orders"
+"""Where the stray writes (a secured rehearsal logs it in as a producer of this topic)."""
 
 
 class StrayProducer:
@@ -19,7 +21,7 @@ class StrayProducer:
     Its values are not workload records (the consumers read them as history, unchecked).
     """
 
-    def __init__(self, connection: Connection, every_s: float, topic: str = "orders") -> None:
+    def __init__(self, connection: Connection, every_s: float, topic: str = STRAY_TOPIC) -> None:
         self.sent = 0
         self.error: BaseException | None = None
         self._producer = Producer({**client_settings(connection), "enable.idempotence": True})

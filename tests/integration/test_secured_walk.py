@@ -17,7 +17,6 @@ the Connect REST API's answers, the engine's output and a config error's message
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import stat
 import subprocess
@@ -57,6 +56,7 @@ from kafka_migration.local_runtime.stack_harness import MigrationStack
 from kafka_migration.planning.cluster_inventory import AclEntry
 from kafka_migration.planning.grants import blue_grants
 from kafka_migration.planning.local_processes import KafkaNode, NodeTls
+from kafka_migration.rehearsal.identities import with_secrets
 from tests.integration.conftest import connect_rest
 from tests.integration.estate import stack_config
 
@@ -265,7 +265,7 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
         "green.security.password": passwords["green-admin"],
         "green.security.mm2.password": passwords["green-mm2"],
     }
-    model = config_from_mapping(_with_passwords(config, secret_paths))
+    model = config_from_mapping(with_secrets(config, secret_paths))
 
     # Blue: the orders topic, the applications' ACLs, and exactly the grants the README lists for the stack.
     operator = kafka.operator_admin(blue)
@@ -292,7 +292,7 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
     commands = CommandLines()
     commands.start()
     try:
-        full = _with_passwords(config, secret_paths)  # the config as the program sees it, passwords decrypted
+        full = with_secrets(config, secret_paths)  # the config as the program sees it, passwords decrypted
         _walk(stack, blue, blue_ca, green_ca, full, passwords, engine_output, project_copy, tmp_path)
         seen = commands.stop()
         assert not [c for c in seen if leaks(passwords, c)], "a password on a command line"
@@ -326,17 +326,6 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
             stack.destroy()
         finally:
             stop_all_under(project_copy / ".local-clusters")
-
-
-def _with_passwords(config: dict[str, Any], secret_paths: dict[str, str]) -> dict[str, Any]:
-    out = json.loads(json.dumps(config))
-    for path, value in secret_paths.items():
-        *parents, leaf = path.split(".")
-        node = out
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    return out
 
 
 def late_topic_copied_after_the_next_up(

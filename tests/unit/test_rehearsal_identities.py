@@ -22,6 +22,7 @@ from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.process_faults import ConnectKilled, UpKilled
 from kafka_migration.rehearsal.producers import ProducerClient
 from kafka_migration.rehearsal.run import RehearsalOptions, dev_stack_config, rehearsal_config
+from kafka_migration.rehearsal.secured_estate import SecuredEstate
 
 
 def rehearsal_stack(tmp_path: Path) -> dict:
@@ -82,3 +83,13 @@ def test_a_secured_walk_refuses_the_faults_that_read_the_clusters_as_anyone(tmp_
     RehearsalOptions(Strategy.ONE_WAY, tmp_path, faults=(ConnectKilled(), UpKilled()), secure=True)
     with pytest.raises(ValueError, match="retention-while-mm2-down read blue and green without credentials"):
         RehearsalOptions(Strategy.ONE_WAY, tmp_path, faults=(RetentionWhileMm2Down(),), secure=True)
+
+
+def test_a_stray_writer_logs_in_as_a_producer_of_its_topic(tmp_path: Path) -> None:
+    cfg = config_from_mapping(rehearsal_stack(tmp_path), "r")
+    estate = SecuredEstate(Identities.generate(tmp_path / "ca.pem", cfg.clients), cfg)
+
+    settings = estate.writer_of("orders", "127.0.0.1:20001")
+    assert settings["bootstrap.servers"] == "127.0.0.1:20001" and settings["sasl.username"] == "orders-service"
+    with pytest.raises(ValueError, match="no producer group in clients writes billing-notes"):
+        estate.writer_of("billing-notes", "127.0.0.1:20001")

@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from kafka_migration.evidence.connect_rest import ConnectClient
+from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.operations.engine_watch import bound_to_engine
 
 RUNNING_TIMEOUT_S = 60
@@ -74,6 +74,14 @@ def _observe(props: dict[str, Any]) -> tuple[dict[str, str] | None, str]:
     return config, status.get("connector", {}).get("state", "UNKNOWN")
 
 
+def _live_state(props: dict[str, Any]) -> str:
+    """The connector's state now (`_observe`); UNKNOWN while the worker cannot say (a rebalance answers 409/500)."""
+    try:
+        return _observe(props)[1]
+    except ConnectError:
+        return "UNKNOWN"
+
+
 def _client(props: dict[str, Any]) -> ConnectClient:
     """The worker's REST API, with the local worker's credentials file (a path: the password is read there)."""
     return ConnectClient(props["connect_url"], credentials_file=props.get("rest_credentials_file"))
@@ -112,13 +120,14 @@ class MirrorConnectorProvider(ResourceProvider):
         if news.get("enabled"):
             if olds.get("config") != news.get("config"):
                 changes.append("config")
-            if olds.get("state") != "RUNNING" or (not changes and _observe(olds)[1] != "RUNNING"):
+            if olds.get("state") != "RUNNING" or (not changes and _live_state(olds) not in ("RUNNING", "UNKNOWN")):
                 changes.append("state")
         return DiffResult(changes=bool(changes or replaces), replaces=replaces, delete_before_replace=True)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        live = _observe(olds)[1] if olds.get("enabled") else ABSENT
-        restart = live not in ("RUNNING", ABSENT, None) or olds.get("state") not in ("RUNNING", ABSENT, None)
+        restart = olds.get("state") not in ("RUNNING", ABSENT, None)
+        if news.get("enabled") and olds.get("enabled") and not restart:
+            restart = _live_state(olds) == "FAILED"
         return UpdateResult(_converge(news, restart))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
