@@ -25,11 +25,13 @@ from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.operations.engine_watch import bound_to_engine
 
 RUNNING_TIMEOUT_S = 60
+RESTART_GRACE_S = 20
+"""After a restart of failed tasks, how long a task may still read FAILED (the worker restarts asynchronously)."""
 NO_TASK_GRACE_S = 5
 ABSENT = "ABSENT"
 
 
-def _wait_running(client: ConnectClient, name: str) -> str:
+def _wait_running(client: ConnectClient, name: str, failed_grace_s: float = 0) -> str:
     """Wait until the connector and all its tasks run; raise with the worker's trace if one fails.
 
     A checkpoint connector legitimately has no task while the source cluster has no
@@ -37,6 +39,7 @@ def _wait_running(client: ConnectClient, name: str) -> str:
     for a few seconds.
     """
     deadline = time.monotonic() + RUNNING_TIMEOUT_S
+    failed_counts_from = time.monotonic() + failed_grace_s
     running_since: float | None = None
     state = "UNKNOWN"
     while time.monotonic() < deadline:
@@ -44,7 +47,7 @@ def _wait_running(client: ConnectClient, name: str) -> str:
         state = status.get("connector", {}).get("state", "UNKNOWN")
         tasks = status.get("tasks", [])
         failed = [t for t in tasks if t.get("state") == "FAILED"]
-        if state == "FAILED" or failed:
+        if (state == "FAILED" or failed) and time.monotonic() >= failed_counts_from:
             trace = status.get("connector", {}).get("trace") or (failed[0].get("trace") if failed else "")
             raise RuntimeError(f"connector {name} failed: {(trace or '').splitlines()[:3]}")
         all_tasks_running = all(t.get("state") == "RUNNING" for t in tasks)
@@ -97,7 +100,7 @@ def _converge(props: dict[str, Any], restart: bool) -> dict[str, Any]:
     client.put_config(name, dict(props["config"]))
     if restart:
         client.restart(name)
-    return {**props, "state": _wait_running(client, name)}
+    return {**props, "state": _wait_running(client, name, RESTART_GRACE_S if restart else 0)}
 
 
 @bound_to_engine
@@ -120,7 +123,7 @@ class MirrorConnectorProvider(ResourceProvider):
         if news.get("enabled"):
             if olds.get("config") != news.get("config"):
                 changes.append("config")
-            if olds.get("state") != "RUNNING" or (not changes and _live_state(olds) not in ("RUNNING", "UNKNOWN")):
+            if olds.get("state") != "RUNNING" or (not changes and _live_state(olds) == "FAILED"):
                 changes.append("state")
         return DiffResult(changes=bool(changes or replaces), replaces=replaces, delete_before_replace=True)
 
