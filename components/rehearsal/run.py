@@ -361,8 +361,9 @@ def _walk(
             result.phases[-1].end = time.time()
             return
         if step.phase is Phase.MM2_STOPPED and not rollback:
-            blue: Connection = h.blue.bootstrap_servers
-            stray = secured.writer_of(STRAY_TOPIC, h.blue.bootstrap_servers) if secured else blue
+            stray: Connection = (
+                secured.writer_of(STRAY_TOPIC, h.blue.bootstrap_servers) if secured else h.blue.bootstrap_servers
+            )
             result.stray = up_with_stray_producer(stack, stray, h.cfg.gates.idle_window_seconds)
             verdict = "refused" if result.stray.refused else "NOT REFUSED (the rehearsal fails)"
             say(f"{step.describe()} with a stray producer on blue: {verdict}: {result.stray.line}")

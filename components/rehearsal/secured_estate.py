@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka.admin import AdminClient
-
 from kafka_migration.config.clients import ClientGroup, ClientRole
 from kafka_migration.config.model import MigrationConfig, Phase
-from kafka_migration.evidence.clients import client_config
+from kafka_migration.evidence.clients import admin
 from kafka_migration.local_runtime import kafka
 from kafka_migration.planning.grants import blue_grants
 from kafka_migration.planning.phases import Step
@@ -40,8 +38,8 @@ class SecuredEstate:
         """After a step's `pulumi up`: the applications' users on green, once it exists (before any client moves)."""
         if self.apps_on_green or step.phase is Phase.BLUE_ONLY:
             return
-        admin = AdminClient(client_config(self.cfg.green))
-        kafka.upsert_scram_credentials(admin, self.identities.applications, f"green ({self.cfg.green.alias})")
+        green = self.cfg.green
+        kafka.upsert_scram_credentials(admin(green), self.identities.applications, f"green ({green.alias})")
         self.apps_on_green = True
 
     def credentials(self, group: ClientGroup) -> ClientCredentials:

@@ -46,7 +46,7 @@ def _wait_running(client: ConnectClient, name: str, failed_grace_s: float = 0) -
         status = client.status(name) or {}
         state = status.get("connector", {}).get("state", "UNKNOWN")
         tasks = status.get("tasks", [])
-        failed = [t for t in tasks if t.get("state") == "FAILED"]
+        failed = _failed_tasks(status)
         if (state == "FAILED" or failed) and time.monotonic() >= failed_counts_from:
             trace = status.get("connector", {}).get("trace") or (failed[0].get("trace") if failed else "")
             raise RuntimeError(f"connector {name} failed: {(trace or '').splitlines()[:3]}")
@@ -72,17 +72,26 @@ def _observe(props: dict[str, Any]) -> tuple[dict[str, str] | None, str]:
         return None, ABSENT
     config.pop("name", None)
     status = client.status(props["connector_name"]) or {}
-    if any(t.get("state") == "FAILED" for t in status.get("tasks", [])):
+    if _failed_tasks(status):
         return config, "FAILED"
     return config, status.get("connector", {}).get("state", "UNKNOWN")
 
 
-def _live_state(props: dict[str, Any]) -> str:
-    """The connector's state now (`_observe`); UNKNOWN while the worker cannot say (a rebalance answers 409/500)."""
+def _failed_tasks(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tasks a connector status (GET /connectors/<name>/status) reports FAILED."""
+    return [t for t in status.get("tasks", []) if t.get("state") == "FAILED"]
+
+
+def _fails_now(props: dict[str, Any]) -> bool:
+    """Whether the worker reports the connector or one of its tasks FAILED now.
+
+    False when it cannot say: the worker is down, or mid-rebalance (409/500).
+    """
     try:
-        return _observe(props)[1]
-    except ConnectError:
-        return "UNKNOWN"
+        status = _client(props).status(props["connector_name"]) or {}
+    except (OSError, ConnectError):
+        return False
+    return status.get("connector", {}).get("state") == "FAILED" or bool(_failed_tasks(status))
 
 
 def _client(props: dict[str, Any]) -> ConnectClient:
@@ -123,14 +132,14 @@ class MirrorConnectorProvider(ResourceProvider):
         if news.get("enabled"):
             if olds.get("config") != news.get("config"):
                 changes.append("config")
-            if olds.get("state") != "RUNNING" or (not changes and _live_state(olds) == "FAILED"):
+            if olds.get("state") != "RUNNING" or (not changes and _fails_now(olds)):
                 changes.append("state")
         return DiffResult(changes=bool(changes or replaces), replaces=replaces, delete_before_replace=True)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         restart = olds.get("state") not in ("RUNNING", ABSENT, None)
         if news.get("enabled") and olds.get("enabled") and not restart:
-            restart = _live_state(olds) == "FAILED"
+            restart = _fails_now(olds)
         return UpdateResult(_converge(news, restart))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
