@@ -114,3 +114,20 @@ def plot_fault_traffic(
         xs, ys = [_when(t) for t, _ in points], [n for _, n in points]
         ax.plot(xs, ys, color=f"C{i}", linestyle="--", alpha=0.7, label=f"consumed on {cluster} (all groups)")
     _save(fig, ax, path, "no traffic recorded")
+
+
+def plot_copy_rates(series: Mapping[str, Series], bounds: Mapping[str, float], path: Path) -> None:
+    """Records/s a copy reached over time (seconds since it started) against flat lines for its bounds."""
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title("MM2 A->B copy rate against the machine's bound")
+    ax.set_xlabel("seconds since the connectors were created")
+    ax.set_ylabel("records per second")
+    ax.grid(alpha=0.3)
+    for i, (name, points) in enumerate(sorted(series.items())):
+        ax.step([t for t, _ in points], [r for _, r in points], where="pre", color=f"C{i}", label=name)
+    for i, (name, rate) in enumerate(sorted(bounds.items())):
+        ax.axhline(rate, color="black", linestyle=("--", ":", "-.")[i % 3], linewidth=1, label=name)
+    ax.set_ylim(bottom=0)
+    _save(fig, ax, path, "no copy measured")

@@ -65,7 +65,9 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
         jvm_options.append(f"-Djava.security.auth.login.config={worker.rest_jaas_file}")
     pid = process.running_pid(worker.data_dir)
     if pid is None:
-        pid = process.start_java(worker.data_dir, CONNECT_MAIN, [str(config.resolve())], worker.heap_mb, jvm_options)
+        pid = process.start_java(
+            worker.data_dir, CONNECT_MAIN, [str(config.resolve())], worker.heap_mb, jvm_options, worker.lean_jvm
+        )
     wait_ready(worker, timeout_s)
     return pid or 0
 
@@ -73,6 +75,11 @@ def start(worker: ConnectWorker, timeout_s: float = 120) -> int:
 def _ensure_rest_credentials(worker: ConnectWorker) -> None:
     """The worker's REST password (kept across restarts, so running clients keep working) and its JAAS file."""
     if not worker.rest_credentials_file.exists():
+        if not worker.owns_rest_credentials:
+            raise RuntimeError(
+                f"Connect worker {worker.data_dir} shares REST credentials that do not exist yet "
+                f"({worker.rest_credentials_file}): start the worker that owns them first"
+            )
         write_private(worker.rest_credentials_file, rest_credentials_text(secrets.token_hex(24)))
     write_private(worker.rest_jaas_file, rest_jaas_text(worker))
 
@@ -124,7 +131,8 @@ def retire(worker: ConnectWorker) -> None:
     stop(worker)
     remove_private(worker.secrets_file)
     remove_private(_legacy_secrets_file(worker))
-    remove_private(worker.rest_credentials_file)
+    if worker.owns_rest_credentials:
+        remove_private(worker.rest_credentials_file)
     remove_private(worker.rest_jaas_file)
 
 

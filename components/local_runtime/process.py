@@ -32,6 +32,8 @@ LOG_FILE = "process.log"
 RUN_ID_ENV = "KAFKAMIG_RUN_ID"
 HOME_MARK = "-Dkafkamig.home="
 RUN_MARK = "-Dkafkamig.run="
+LEAN_JVM = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+"""The local runtime's JVMs on a small machine: one GC thread, C1 only (quick start, small footprint)."""
 
 
 def current_run_id() -> str:
@@ -60,10 +62,13 @@ def start_java(
     args: Sequence[str],
     heap_mb: int,
     jvm_options: Sequence[str] = (),
+    lean: bool = True,
 ) -> int:
     """Start `java main_class args` detached, with its output in workdir/process.log.
 
-    The process runs in `workdir`, so every path in `args` must be absolute.
+    The process runs in `workdir`, so every path in `args` must be absolute. `lean` (the
+    default) trades peak speed for start-up time and memory (`LEAN_JVM`); False leaves the
+    JVM's own choices (C2 compiler, G1 on a server-class machine), as `make bench` measures.
     """
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -73,8 +78,7 @@ def start_java(
         "java",
         f"-Xmx{heap_mb}m",
         "-Xms64m",
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
+        *(LEAN_JVM if lean else ()),
         "-Djava.awt.headless=true",
         f"{HOME_MARK}{workdir}",  # the folder that owns the process (checked before any signal)
         f"{RUN_MARK}{current_run_id()}",  # the run that started it (what .ci/run stops)
@@ -114,10 +118,16 @@ def _wait_for_exec(proc: subprocess.Popen[bytes], mark: str, timeout_s: float = 
         time.sleep(0.01)
 
 
-def run_java(main_class: str, args: Sequence[str], timeout_s: float = 120) -> str:
-    """Run a short-lived Kafka tool and return its output; raise with the output on failure."""
+def run_java(
+    main_class: str, args: Sequence[str], timeout_s: float = 120, heap_mb: int = 256, lean: bool = True
+) -> str:
+    """Run a short-lived Kafka tool and return its output; raise with the output on failure.
+
+    It carries this run's mark, so a run's cleanup stops it if its caller dies first.
+    """
+    jit = ("-XX:TieredStopAtLevel=1",) if lean else ()
     result = subprocess.run(
-        ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", kafka_classpath(), main_class, *args],
+        ["java", f"-Xmx{heap_mb}m", *jit, f"{RUN_MARK}{current_run_id()}", "-cp", kafka_classpath(), main_class, *args],
         capture_output=True,
         text=True,
         timeout=timeout_s,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kafka_migration.config.model import MigrationConfig
@@ -37,7 +37,7 @@ CONNECT_CLIENT_OVERRIDE_POLICY = "All"
 """`connector.client.config.override.policy` of every worker running MM2 (local, Docker, Strimzi).
 
 The narrowest policy the connectors allow: each one sets `producer.override.bootstrap.servers`
-(and the target's `security.protocol`, `sasl.*`, `ssl.truststore.*`, optionally `batch.size`)
+(and the target's `security.protocol`, `sasl.*`, `ssl.truststore.*`, `batch.size`, `linger.ms`)
 because in Connect mode a source connector's records go out through the worker's producer,
 which must write to the flow's *target* (see `planning.mm2`). Kafka 4.1 ships `None` (no
 override), `Principal` (only `sasl.jaas.config`, `sasl.mechanism`, `security.protocol`) and
@@ -258,6 +258,11 @@ class ConnectWorker:
     client_properties: dict[str, str] = field(default_factory=dict)
     """How the worker's own clients reach its cluster (security.protocol, sasl.*, ssl.truststore.*), as MM2's
     identity: its password a `${file:...}` reference to the secrets file, which the worker resolves at start."""
+    lean_jvm: bool = True
+    """The local runtime's small-machine JVM (`local_runtime.process.LEAN_JVM`); False: the JVM's own defaults."""
+    shared_rest_auth_dir: Path | None = None
+    """Another worker's `rest-auth/` folder, when this one joins its group (same `name`): a request
+    that reaches a follower is forwarded to the leader with its credentials, so members share them."""
 
     def __post_init__(self) -> None:
         # The JVM runs inside data_dir: every path it is given must be absolute.
@@ -283,7 +288,12 @@ class ConnectWorker:
     @property
     def rest_credentials_file(self) -> Path:
         """`kafkamig=<password>` (mode 0600): what the extension checks and what REST clients send."""
-        return self.data_dir / REST_AUTH_DIR / "rest-credentials.properties"
+        return (self.shared_rest_auth_dir or self.data_dir / REST_AUTH_DIR) / "rest-credentials.properties"
+
+    @property
+    def owns_rest_credentials(self) -> bool:
+        """False for a member that shares another worker's credentials (it must not remove them)."""
+        return self.shared_rest_auth_dir is None
 
     @property
     def rest_jaas_file(self) -> Path:
@@ -298,6 +308,24 @@ class ConnectWorker:
             f"mm2-offsets.{self.name}.internal",
             f"mm2-status.{self.name}.internal",
         )
+
+
+def group_member(first: ConnectWorker, index: int) -> ConnectWorker:
+    """Worker `index` (1, 2, ...) of `first`'s Connect group.
+
+    Same group and storage topics, its own folder and ports (the next ones after `first`'s),
+    `first`'s REST credentials. Connect spreads the connectors' tasks over the members and
+    moves a dead member's tasks to the others.
+    """
+    if index < 1:
+        raise ValueError(f"a group member's index starts at 1 (worker 0 is the group's first), got {index}")
+    return replace(
+        first,
+        data_dir=first.data_dir.with_name(f"{first.data_dir.name}-{index + 1}"),
+        rest_port=first.rest_port + index,
+        metrics_port=first.metrics_port + index,
+        shared_rest_auth_dir=first.rest_credentials_file.parent,
+    )
 
 
 def worker_config(worker: ConnectWorker) -> dict[str, str]:

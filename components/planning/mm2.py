@@ -120,8 +120,8 @@ def connector_configs(flow: FlowSpec, replication_factor: int) -> dict[str, dict
     }
     if mm2.consumer_fetch_max_bytes is not None:
         source["source.consumer.fetch.max.bytes"] = str(mm2.consumer_fetch_max_bytes)
-    if mm2.producer_batch_size is not None:
-        source["producer.override.batch.size"] = str(mm2.producer_batch_size)
+    source["producer.override.batch.size"] = str(mm2.producer_batch_size)
+    source["producer.override.linger.ms"] = str(mm2.producer_linger_ms)
     checkpoint = {
         "connector.class": f"org.apache.kafka.connect.mirror.{ConnectorKind.CHECKPOINT.value}",
         **_common(flow, s, t),

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = {
     "status": ["--stack", "--project-dir", "--json", "--out", "--samples", "--interval"],
     "rehearsal": ["--strategy", "--out", "--rate", "--record-bytes", "--soak-seconds", "--faults"],
-    "bench": ["--out", "--mm2-records"],
+    "bench": ["--out", "--mm2-records", "--repeats"],
     "setup": ["EXTRA", "kubernetes", "KAFKAMIG_CACHE"],
 }
 

@@ -100,3 +100,20 @@ def test_topic_selection_uses_full_match_and_excludes_internals() -> None:
     assert not cfg.topics.selects("orders-v2")
     assert not make_config(topics={}).topics.selects("__consumer_offsets")
     assert not make_config(topics={}).topics.selects("mm2-offset-syncs.B.internal")
+
+
+def test_mm2s_producer_batches_for_throughput_and_the_stack_can_change_it() -> None:
+    from kafka_migration.planning.mm2 import connector_configs, flow_spec
+
+    def source_config(**mm2: object) -> dict[str, str]:
+        cfg = make_config(mm2=mm2)
+        configs = connector_configs(flow_spec(cfg, cfg.blue, cfg.green, "/s.properties"), 1)
+        return next(c for name, c in configs.items() if "MirrorSource" in c["connector.class"])
+
+    default = source_config()
+    assert (default["producer.override.batch.size"], default["producer.override.linger.ms"]) == ("262144", "20")
+    tuned = source_config(producerBatchSize=65536, producerLingerMs=5)
+    assert (tuned["producer.override.batch.size"], tuned["producer.override.linger.ms"]) == ("65536", "5")
+    assert errors_of(mm2={"producerLingerMs": 5000}) == [
+        (("mm2", "producerLingerMs"), "Input should be less than or equal to 1000")
+    ]

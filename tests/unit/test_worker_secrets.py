@@ -15,7 +15,13 @@ import pytest
 from kafka_migration.evidence.connect_rest import basic_authorization
 from kafka_migration.local_runtime import connect, process
 from kafka_migration.local_runtime.private_files import remove_private, write_private
-from kafka_migration.planning.local_processes import ConnectWorker, local_worker, worker_config, worker_properties
+from kafka_migration.planning.local_processes import (
+    ConnectWorker,
+    group_member,
+    local_worker,
+    worker_config,
+    worker_properties,
+)
 from kafka_migration.resources.providers import connect_worker as provider_module
 from kafka_migration.resources.providers.connect_worker import LocalConnectWorkerProvider, config_digest
 from tests.unit.builders import make_config
@@ -233,9 +239,9 @@ def test_the_rest_api_needs_the_workers_own_user_whose_password_stays_out_of_the
     captured: list[list[str]] = []
     real_start = process.start_java
 
-    def start_java(workdir: Path, main: str, args: list[str], heap_mb: int, jvm: list[str]) -> int:
+    def start_java(workdir: Path, main: str, args: list[str], heap_mb: int, jvm: list[str], lean: bool) -> int:
         captured.append(jvm)
-        return real_start(workdir, main, args, heap_mb, jvm)
+        return real_start(workdir, main, args, heap_mb, jvm, lean)
 
     monkeypatch.setattr(process, "start_java", start_java)
     worker = worker_at(tmp_path)
@@ -258,3 +264,30 @@ def test_the_rest_api_needs_the_workers_own_user_whose_password_stays_out_of_the
     assert load_properties(worker.rest_credentials_file.read_text())["kafkamig"] == password
     connect.retire(worker)
     assert not worker.rest_credentials_file.exists() and not worker.rest_jaas_file.exists()
+
+
+def test_a_group_member_has_its_own_folder_and_ports_and_shares_the_first_workers_rest_credentials(
+    tmp_path: Path, no_jvm: dict[str, Any]
+) -> None:
+    first = worker_at(tmp_path)
+    second = group_member(first, 1)
+    assert (second.name, second.bootstrap_servers) == (first.name, first.bootstrap_servers)  # one Connect group
+    assert second.data_dir == tmp_path / "connect-mm2-2" and second.secrets_dir != first.secrets_dir
+    assert (second.rest_port, second.metrics_port) == (first.rest_port + 1, first.metrics_port + 1)
+    assert second.rest_credentials_file == first.rest_credentials_file and not second.owns_rest_credentials
+    with pytest.raises(RuntimeError, match="start the worker that owns them first"):
+        connect.start(second)
+    connect.start(first)
+    connect.start(second)
+    password = load_properties(first.rest_credentials_file.read_text())["kafkamig"]
+    assert first.rest_credentials_file.as_posix() in second.rest_jaas_file.read_text()
+    connect.retire(second)  # a member leaving keeps the group's credentials
+    assert load_properties(first.rest_credentials_file.read_text())["kafkamig"] == password
+    assert not second.rest_jaas_file.exists()
+    connect.retire(first)
+    assert not first.rest_credentials_file.exists()
+
+
+def test_a_group_member_index_starts_at_one(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="starts at 1"):
+        group_member(worker_at(tmp_path), 0)

@@ -1,0 +1,80 @@
+"""The benchmark's arithmetic and how it reads Kafka's perf tools: a ratio's bound, the steady window, the tools'
+summary lines (as Kafka 4.1 prints them)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from kafka_migration.bench.cpu import CpuTicks, cpu_use, parse_machine_ticks, parse_process_ticks
+from kafka_migration.bench.perf_tools import parse_consumer_output, parse_producer_output
+from kafka_migration.bench.ratios import Ratio, crossing_time, harmonic_bound, interval_rates, sustained_rate
+
+PRODUCER_OUT = """\
+412345 records sent, 82469.0 records/sec (40.27 MB/sec), 310.2 ms avg latency, 802.0 ms max latency.
+1500000 records sent, 95057.034221 records/sec (46.41 MB/sec), 288.31 ms avg latency, 902.00 ms max latency, \
+250 ms 50th, 700 ms 95th, 850 ms 99th, 890 ms 99.9th.
+"""
+
+CONSUMER_OUT = """\
+WARNING: some log line, with, commas
+start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, \
+fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+2026-12-03 03:20:00:000, 2026-12-03 03:20:15:000, 732.4219, 48.8281, 1500000, 100000.0000, 3000, 12000, \
+61.0352, 125000.0000
+"""
+
+
+def test_the_bound_of_a_copy_is_the_harmonic_combination_of_producing_and_consuming() -> None:
+    assert harmonic_bound(100_000, 100_000) == pytest.approx(50_000)
+    assert harmonic_bound(60_000, 120_000) == pytest.approx(40_000)
+    with pytest.raises(ValueError, match="rates must be positive"):
+        harmonic_bound(0, 1)
+
+
+def test_the_sustained_rate_leaves_out_the_start_and_the_tail() -> None:
+    # 20 s of nothing (connectors starting), then 10,000 records/s, then a slow tail.
+    progress = [(0.0, 0), (20.0, 0), (30.0, 100_000), (40.0, 200_000), (60.0, 210_000)]
+    assert crossing_time(progress, 50_000) == pytest.approx(25.0)
+    assert sustained_rate(progress, 200_000, 0.1, 0.9) == pytest.approx(10_000)
+    with pytest.raises(ValueError, match="never reached 300,000"):
+        crossing_time(progress, 300_000)
+
+
+def test_a_ratio_is_measured_over_baseline_and_met_against_its_direction() -> None:
+    assert Ratio("B1", "copy", 46_000, 96_000, 0.8, True).met is False
+    assert Ratio("B3", "pause", 1.1, 1.0, 1.2, False).met is True
+    assert math.isnan(Ratio("B5", "preview", 1.0, 0.0, 1.2, False).value)
+
+
+def test_interval_rates_are_records_per_second_between_samples() -> None:
+    assert interval_rates([(0.0, 0), (2.0, 1000), (2.0, 1000), (4.0, 5000)]) == [(2.0, 500.0), (4.0, 2000.0)]
+
+
+def test_the_producer_tools_last_summary_line_is_its_result() -> None:
+    rate = parse_producer_output(PRODUCER_OUT)
+    assert (rate.records, rate.records_per_s, rate.mb_per_s) == (1_500_000, pytest.approx(95057.034221), 46.41)
+    with pytest.raises(ValueError, match="no summary line"):
+        parse_producer_output("Exception in thread main")
+
+
+def test_the_consumer_tools_fetch_rate_leaves_out_the_group_join() -> None:
+    rate = parse_consumer_output(CONSUMER_OUT)
+    assert (rate.records, rate.records_per_s, rate.mb_per_s) == (1_500_000, 125_000.0, pytest.approx(61.0352))
+    with pytest.raises(ValueError, match="no statistics"):
+        parse_consumer_output("start.time, end.time\n")
+
+
+def test_cpu_use_counts_busy_cores_and_each_process_share() -> None:
+    busy, total = parse_machine_ticks("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n")
+    assert (busy, total) == (150, 1000)
+    assert parse_process_ticks("4242 (java main) S 1 2 3 4 5 6 7 8 9 10 300 45 0 0 20 0") == 345
+    before = CpuTicks(150, 1000, {"connect-1": 345, "gone": 10})
+    after = CpuTicks(150 + 180, 1000 + 200, {"connect-1": 345 + 90, "gone": 0})  # 100 ticks per core elapsed
+    use = cpu_use(before, after, cores=2)
+    assert use.busy_cores == pytest.approx(1.8) and use.saturated
+    assert use.process_cores == {"connect-1": pytest.approx(0.9), "gone": 0}
+    assert use.describe().startswith("1.80 of 2 cores busy (connect-1 0.90")
+    with pytest.raises(ValueError, match="same moment"):
+        cpu_use(before, before, cores=2)
