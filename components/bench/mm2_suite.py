@@ -50,18 +50,21 @@ class Mm2Results:
         producer = mm2_producer(self.settings)
         return b1_ratio(repeat.one_worker, repeat.produce_green, repeat.consume_blue, self.settings, producer)
 
+    def _b1_by_value(self) -> list[tuple[Ratio, B1Repeat]]:
+        return sorted(((self._b1(r), r) for r in self.b1_repeats), key=lambda pair: pair[0].value)
+
     @property
     def b1(self) -> Ratio:
         """The median repeat's ratio (a shared machine's runs differ by a third), with every repeat's value."""
-        ratios = sorted((self._b1(r) for r in self.b1_repeats), key=lambda r: r.value)
-        median = ratios[len(ratios) // 2]
-        return replace(median, raw={**median.raw, "repeats": ", ".join(f"{r.value:.3f}" for r in ratios)})
+        ranked = self._b1_by_value()
+        median = ranked[len(ranked) // 2][0]
+        return replace(median, raw={**median.raw, "repeats": ", ".join(f"{r.value:.3f}" for r, _ in ranked)})
 
     @property
     def one_worker(self) -> CopyRun:
         """The one-worker copy of the median B1 repeat."""
-        by_value = sorted(self.b1_repeats, key=lambda r: self._b1(r).value)
-        return by_value[len(by_value) // 2].one_worker
+        ranked = self._b1_by_value()
+        return ranked[len(ranked) // 2][1].one_worker
 
     @property
     def ratios(self) -> list[Ratio]:

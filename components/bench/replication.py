@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_migration.bench import perf_tools
@@ -28,6 +28,7 @@ from kafka_migration.bench.cpu import CpuTicks, CpuUse, cpu_use, read_ticks
 from kafka_migration.bench.ratios import Ratio, crossing_time, harmonic_bound, interval_rates, sustained_rate
 from kafka_migration.config.model import Strategy
 from kafka_migration.config.settings import Mm2Settings
+from kafka_migration.evidence.topics import partition_watermarks
 from kafka_migration.local_runtime import connect, kafka, process
 from kafka_migration.local_runtime.ports import free_ports
 from kafka_migration.planning.local_processes import ConnectWorker, group_member
@@ -190,19 +191,10 @@ def tasks_per_worker(worker: ConnectWorker, connector_kind: str = "") -> dict[st
     return dict(spread)
 
 
-def records_on(bootstrap: str, topic: str, partitions: int) -> int:
+def records_on(bootstrap: str, topic: str) -> int:
     """The sum of the topic's end offsets (0 for a topic not created yet)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "kafkamig-bench-probe", "enable.auto.commit": False}
-    )
-    try:
-        total = 0
-        for p in range(partitions):
-            with contextlib.suppress(KafkaException):
-                total += consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5, cached=False)[1]
-        return total
-    finally:
-        consumer.close()
+    watermarks = partition_watermarks({"bootstrap.servers": bootstrap}, {topic}, timeout_s=5)
+    return sum(w.high for w in watermarks.values())
 
 
 def wait_for(
@@ -233,7 +225,7 @@ def copy(
 
         def count() -> int:
             readings.append((time.monotonic() - started, read_ticks(pids)))
-            return records_on(clusters.green.bootstrap_servers, target, settings.partitions)
+            return records_on(clusters.green.bootstrap_servers, target)
 
         start_copy(clusters, group[0], topic, settings)
         progress = wait_for(count, settings.records, timeout_s=max(600, settings.records / 500), started=started)
@@ -332,7 +324,7 @@ def kill_a_worker(clusters: BenchClusters, settings: CopySettings, rate: int = 4
         if produced.error:
             raise RuntimeError(f"the benchmark's producer failed: {produced.error}")
         progress = wait_for(
-            lambda: records_on(clusters.green.bootstrap_servers, target, settings.partitions),
+            lambda: records_on(clusters.green.bootstrap_servers, target),
             produced.count,
             timeout_s=600,
             started=killed_at,
