@@ -20,11 +20,12 @@ from kafka_migration.evidence.topics import read_offset_syncs
 from kafka_migration.planning.cluster_inventory import TopicInfo
 from kafka_migration.planning.gate_evidence import ParitySample
 from kafka_migration.planning.naming import offset_syncs_topic, remote_topic
-from kafka_migration.planning.offsets import OffsetSync, SyncHistory, SyncKey
+from kafka_migration.planning.offsets import OffsetSync, RecordId, SyncHistory, SyncKey
 from kafka_migration.planning.parity_comparison import (
     EMPTY,
     Comparison,
     Record,
+    Window,
     combine,
     compare_in_order,
     plan_windows,
@@ -33,6 +34,9 @@ from kafka_migration.planning.parity_comparison import (
 READ_SLACK = 20
 """Records read beyond a window's share: room for copies delivered twice and records compacted on one side."""
 BATCH = 500
+EARLIER_READ = 5000
+"""Source records read at most before a window to recognise copies MM2 delivered again after a restart (it
+restarts from its last committed source offset: our workers commit every second, `offset.flush.interval.ms`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,22 @@ class _Side:
         finally:
             self.consumer.unassign()
 
+    def records_before(self, stop: int, timestamp_ms: int) -> set[RecordId]:
+        """Up to `EARLIER_READ` records before offset `stop`, from the first one timestamped `timestamp_ms` or later.
+
+        That first one is at or before any record with this timestamp; when timestamps do not
+        grow with offsets (a producer setting its own) it can be far earlier, so the read
+        starts no more than `EARLIER_READ` records before `stop`.
+        """
+        low, _high = self.watermarks()
+        [found] = self.consumer.offsets_for_times(
+            [TopicPartition(self.topic, self.partition, timestamp_ms)], timeout=self.timeout_s
+        )
+        start = max(low, found.offset, stop - EARLIER_READ)
+        if start >= stop:
+            return set()
+        return {record for _offset, record in self.read(start, stop - start, stop)}
+
     def _ours(self, msg: Message) -> bool:
         return msg.topic() == self.topic and msg.partition() == self.partition
 
@@ -166,9 +186,30 @@ def _compare(up: _Side, down: _Side, syncs: list[OffsetSync], budget: int, compa
     copy_of = {s.downstream: s.upstream for s in syncs}
     results: list[Comparison] = []
     for window in plan_windows(syncs, budget):
-        originals = up.read(window.anchor.upstream, window.records + READ_SLACK, window.stop_before)
-        copies = down.read(window.anchor.downstream, window.records + READ_SLACK)
-        results.append(compare_in_order(originals, copies, window.records, compacted, copy_of))
+        results.append(_compare_window(up, down, window, compacted, copy_of))
         if results[-1].difference:
             break
     return combine(results)
+
+
+def _compare_window(up: _Side, down: _Side, window: Window, compacted: bool, copy_of: dict[int, int]) -> Comparison:
+    """One window; a copy that is not the record expected is looked for among the source's records before it.
+
+    MM2 restarted from an older committed offset copies records again, and the offset-sync of
+    the first of them may never be written (its writer keeps one pending sync per partition
+    and replaces it with a newer one). Such a copy is one of the source's records before the
+    window (read back from its timestamp, which MM2 copies verbatim): a repeated copy, not a
+    difference.
+    """
+    originals = up.read(window.anchor.upstream, window.records + READ_SLACK, window.stop_before)
+    copies = down.read(window.anchor.downstream, window.records + READ_SLACK)
+    earlier: set[RecordId] = set()
+    while True:
+        result = compare_in_order(originals, copies, window.records, compacted, copy_of, earlier)
+        if result.difference is None:
+            return result
+        copy = dict(copies)[result.difference.downstream_offset]
+        before = up.records_before(window.anchor.upstream, copy.timestamp_ms)
+        if copy not in before or before <= earlier:
+            return result
+        earlier |= before

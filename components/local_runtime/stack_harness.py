@@ -117,18 +117,38 @@ class MigrationStack:
 
 
 def pulumi_up_process(
-    stack: MigrationStack, project: Path, backend: Path, env: dict[str, str] | None = None
+    stack: MigrationStack, project: Path, backend: Path, env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """`pulumi up` of `stack` as a process in a session of its own, so that it can be killed like an operator's."""
+    """`pulumi up` of `stack` as a process in a session of its own, so that it can be killed like an operator's.
+
+    Its output goes to `log` (what a failed attempt said), or nowhere.
+    """
     command = [str(pulumi_bin() / "pulumi"), "up", "--yes", "--skip-preview", "--stack", stack.stack.name]
-    return subprocess.Popen(
-        command,
-        cwd=project,
-        env={**pulumi_env(backend), **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with contextlib.ExitStack() as files:
+        sink = files.enter_context(log.open("wb")) if log else subprocess.DEVNULL
+        return subprocess.Popen(
+            command,
+            cwd=project,
+            env={**pulumi_env(backend), **(env or {})},
+            stdout=sink,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def engine_error_summary(text: str, keep: int = 1500) -> str:
+    """A long engine error shortened to what explains it: its start and its `Diagnostics:` section.
+
+    Pulumi prints each resource's error under `Diagnostics:`, between the progress lines
+    and the (long) outputs; cutting only to head and tail loses exactly that part.
+    """
+    if len(text) <= 2 * keep:
+        return text
+    start, _, rest = text.partition("Diagnostics:")
+    if not rest:
+        return f"{text[:keep]} [...] {text[-keep:]}"
+    diagnostics = rest.split("\nOutputs:")[0].split("\nResources:")[0]
+    return f"{start[:keep]} [...] Diagnostics:{diagnostics[: 3 * keep]}"
 
 
 def kill_session(session_id: int) -> None:

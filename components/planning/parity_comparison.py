@@ -11,7 +11,7 @@ reads them.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,10 +119,13 @@ def compare_in_order(
     limit: int,
     compacted: bool = False,
     copy_of: Mapping[int, int] | None = None,
+    earlier: Collection[RecordId] = frozenset(),
 ) -> Comparison:
     """Compare up to `limit` source records with the target's records, both read in order from one offset-sync.
 
-    A copy equal to a record already compared is MM2 delivering it again: skipped. A copy
+    A copy equal to a record already compared, or to one of `earlier` (source records before
+    the window, read where a copy was not the record expected), is MM2 delivering it again
+    after a restart from an older committed offset: skipped. A copy
     that an offset-sync (`copy_of`: downstream -> upstream offset) maps to a record before the
     one expected is MM2 copying earlier records again after a restart, from before what was
     read: the comparison ends there, without a verdict on it. In a compacted topic each
@@ -138,7 +141,7 @@ def compare_in_order(
         if copy == original:
             seen.add(original)
             compared, i, j = compared + 1, i + 1, j + 1
-        elif copy in seen:
+        elif copy in seen or copy in earlier:
             repeated, j = repeated + 1, j + 1
         elif copy_of.get(down_offset, up_offset) < up_offset:
             break

@@ -21,7 +21,12 @@ import psutil
 from kafka_migration.config.clients import ClientRole
 from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.local_runtime import kafka, process
-from kafka_migration.local_runtime.stack_harness import GATE_REFUSAL, kill_session, pulumi_up_process
+from kafka_migration.local_runtime.stack_harness import (
+    GATE_REFUSAL,
+    engine_error_summary,
+    kill_session,
+    pulumi_up_process,
+)
 from kafka_migration.operations.handoff import FAULT_HOLD_ENV
 from kafka_migration.planning.phases import Step
 from kafka_migration.rehearsal.fault_model import AfterUpFault, Fault, Injection, Up, WalkHandles, first_line, wave_step
@@ -179,22 +184,32 @@ class UpKilled(Fault):
     """`pulumi up` killed (kill -9) in the middle of a consumer wave's handoff."""
 
     name = "up-kill-consumer-wave"
+    refused_for_at_most_s: ClassVar[float] = 300.0
+    """How long gates may refuse the wave before the fault gives up (the walk's own `gate_wait_s`)."""
 
     def step(self, cfg: MigrationConfig) -> Step:
         return wave_step(cfg, Phase.CONSUMERS_SWITCHED, 1)
 
     def run(self, h: WalkHandles, up: Up) -> Injection:
         step = self.step(h.cfg)
-        marker = h.scratch / f"held-{uuid.uuid4().hex[:8]}"
+        run = uuid.uuid4().hex[:8]
+        marker, log = h.scratch / f"held-{run}", h.scratch / f"up-kill-{run}.log"
+        deadline = time.monotonic() + self.refused_for_at_most_s
         while True:  # the update holds after the first pause it publishes (KAFKAMIG_FAULT_HOLD_AFTER)
-            update = pulumi_up_process(h.stack, h.project, h.backend, {FAULT_HOLD_ENV: f"pause:{marker}"})
+            update = pulumi_up_process(h.stack, h.project, h.backend, {FAULT_HOLD_ENV: f"pause:{marker}"}, log)
             while update.poll() is None and not marker.exists():
                 time.sleep(0.2)
             if marker.exists():
                 break
             if update.returncode == 0:
                 raise RuntimeError(f"{self.name}: the wave's `pulumi up` finished without a handoff")
-            time.sleep(3)  # refused by a gate (or failed): retry as the operator would
+            said = log.read_text(errors="replace")
+            if GATE_REFUSAL not in said or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.name}: the wave's `pulumi up` failed before any group was paused "
+                    f"(all of it in {log}): {engine_error_summary(said)}"
+                )
+            time.sleep(3)  # a gate refused the step: wait and retry, as the operator would
         injected = time.time()
         os.kill(update.pid, signal.SIGKILL)
         update.wait(30)

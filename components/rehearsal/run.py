@@ -24,7 +24,7 @@ from kafka_migration.local_runtime import kafka
 from kafka_migration.local_runtime.ports import free_ports
 from kafka_migration.local_runtime.process import stop_all_under
 from kafka_migration.local_runtime.project import write_project
-from kafka_migration.local_runtime.stack_harness import GATE_REFUSAL, MigrationStack
+from kafka_migration.local_runtime.stack_harness import GATE_REFUSAL, MigrationStack, engine_error_summary
 from kafka_migration.planning.gates import active_flows
 from kafka_migration.planning.local_processes import NodeTls
 from kafka_migration.planning.phases import Step, config_steps
@@ -404,11 +404,6 @@ def _walk(
         time.sleep(opts.dwell_s)
 
 
-def _head_and_tail(text: str, keep: int = 1500) -> str:
-    """Long engine errors, shortened to their start (the refusal) and end (the cause)."""
-    return text if len(text) <= 2 * keep else f"{text[:keep]} [...] {text[-keep:]}"
-
-
 def _fault_problems(faults: tuple[Fault, ...], h: WalkHandles) -> list[str]:
     problems = []
     for fault in faults:
@@ -475,7 +470,8 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             step = result.phases[-1].name if result.phases else "the first step"
             saved = work / "walk-error.txt"
             saved.write_text(str(err))
-            result.error = f"after {step}: {type(err).__name__} (all of it in {saved}): {_head_and_tail(str(err))}"
+            summary = engine_error_summary(str(err))
+            result.error = f"after {step}: {type(err).__name__} (all of it in {saved}): {summary}"
             say(f"walk stopped: {result.error}")
         say("stopping producers, letting consumers drain")
         try:

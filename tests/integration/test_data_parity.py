@@ -8,7 +8,15 @@ from __future__ import annotations
 import time
 
 import pytest
+from confluent_kafka import Producer
 
+from kafka_migration.config.model import Strategy
+from kafka_migration.evidence import parity
+from kafka_migration.evidence.parity import FlowSides, sample_flow
+from kafka_migration.planning.cluster_inventory import TopicInfo
+from kafka_migration.planning.naming import offset_syncs_topic
+from kafka_migration.planning.offsets import OffsetSync, SyncKey, encode_sync
+from tests.helpers import create_topic
 from tests.integration.conftest import green_bootstrap
 from tests.integration.estate import PARTITIONS, produce, wait_until_copied
 
@@ -69,3 +77,55 @@ def test_every_partition_sampled_and_records_between_syncs_compared(walk) -> Non
             # Every record of the partition was compared, not only those at offset-syncs.
             assert per_partition[name] == (end if end else "empty"), (name, per_partition)
     assert figures["recordsCompared"] == sum(v for v in per_partition.values() if isinstance(v, int))
+
+
+def test_records_mm2_copied_again_after_a_restart_without_an_offset_sync_are_not_a_difference(
+    kafka_cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed Connect worker restarts from its last committed source offset: green gets records it already holds
+    again, and MM2's sync for the first of them can be replaced by a later one before it is written (its
+    offset-sync writer keeps one pending sync per partition). Seen in CI: data-parity refused for an hour."""
+    blue, green = kafka_cluster("A"), kafka_cluster("B")
+    create_topic(blue.bootstrap_servers, "orders", 1)
+    create_topic(green.bootstrap_servers, "orders", 1)
+    create_topic(blue.bootstrap_servers, offset_syncs_topic("B"), 1)
+    # r0 is live traffic, timestamped now; r1..r9 a backlog written with older timestamps (as the rehearsal's
+    # history is): a lookup by r3's timestamp lands on r0, further back than the read allows (3 records here).
+    monkeypatch.setattr(parity, "EARLIER_READ", 3)
+    records = [
+        (f"k{i}".encode(), f"v{i}".encode(), [("seq", str(i).encode())], 1_700_000_000_000 + (i or 100) * 1000)
+        for i in range(10)
+    ]
+    # Green: r0..r5 copied, the worker killed with r3 as its last committed offset, r3..r5 copied again, r6..r9.
+    copied = [*range(6), 3, 4, 5, *range(6, 10)]
+    for bootstrap, order in ((blue.bootstrap_servers, range(10)), (green.bootstrap_servers, copied)):
+        producer = Producer({"bootstrap.servers": bootstrap})
+        for i in order:
+            key, value, headers, ts = records[i]
+            producer.produce("orders", key=key, value=value, headers=headers, timestamp=ts, partition=0)
+        assert producer.flush(30) == 0
+    # The syncs MM2 wrote: r0 -> 0 and r5 -> 5 before the kill; after it r7 -> 10 (r3 -> 6 was replaced).
+    syncs = Producer({"bootstrap.servers": blue.bootstrap_servers})
+    for upstream, downstream in ((0, 0), (5, 5), (7, 10)):
+        key, value = encode_sync(SyncKey("orders", 0), OffsetSync(upstream, downstream))
+        syncs.produce(offset_syncs_topic("B"), key=key, value=value)
+    assert syncs.flush(30) == 0
+
+    flow = FlowSides(
+        "A->B",
+        {"bootstrap.servers": blue.bootstrap_servers},
+        {"bootstrap.servers": green.bootstrap_servers},
+        Strategy.ONE_WAY,
+    )
+    # Budget 6: a window from r0 (4 records) and one from the sync r5 -> 5 (2 records), which meets r3..r5 again.
+    [sample] = sample_flow(flow, [TopicInfo("orders", 1, 1)], budget=6, timeout_s=15)
+    assert sample.difference is None, sample
+    assert (sample.compared, sample.repeated_copies) == (6, 3), sample
+
+    # A record on green that blue never held is still a difference.
+    produce(green.bootstrap_servers, "orders", 0, "not from blue")
+    intruder = Producer({"bootstrap.servers": blue.bootstrap_servers})
+    intruder.produce("orders", key=b"k10", value=b"v10", partition=0)
+    assert intruder.flush(30) == 0
+    [sample] = sample_flow(flow, [TopicInfo("orders", 1, 1)], budget=20, timeout_s=15)
+    assert sample.difference is not None and "downstream offset 13" in sample.difference, sample

@@ -11,7 +11,7 @@ from pulumi.automation._cmd import CommandResult
 import kafka_migration
 from kafka_migration.config.load import config_from_mapping
 from kafka_migration.config.model import Phase, Strategy
-from kafka_migration.local_runtime.stack_harness import DRAIN_WAIT, GATE_REFUSAL
+from kafka_migration.local_runtime.stack_harness import DRAIN_WAIT, GATE_REFUSAL, engine_error_summary
 from kafka_migration.planning.phases import Step
 from kafka_migration.rehearsal import run
 from kafka_migration.rehearsal.run import (
@@ -134,3 +134,18 @@ PACKAGE = Path(kafka_migration.__file__).parent
 def test_the_harness_retries_on_the_very_words_the_program_refuses_and_the_drain_times_out_with() -> None:
     assert f"{GATE_REFUSAL} {{target.describe()}}" in (PACKAGE / "resources/next_step.py").read_text()
     assert f'f"{DRAIN_WAIT} {{drain.flow}} stops' in (PACKAGE / "operations/reverse_drain.py").read_text()
+
+
+def test_a_long_engine_error_keeps_each_resources_error_and_drops_the_outputs() -> None:
+    progress = "\n".join(f" ~ RoutingDocument migration-routing-g{n} updating" for n in range(200))
+    outputs = "\n".join(f"    - g{n}: {{ paused: false }}" for n in range(400))
+    text = (
+        f" code: 1\n stdout: Updating (dev):\n{progress}\nDiagnostics:\n  RoutingDocument (migration-routing-billing):\n"
+        f"    error: gate consumer-handoff failed: gave up after 120s: billing still has members\n"
+        f"\nOutputs:\n{outputs}\n\nResources:\n    4 errored\n"
+    )
+    summary = engine_error_summary(text)
+    assert "billing still has members" in summary
+    assert " code: 1" in summary and "g399" not in summary
+    assert len(summary) < len(text) // 4
+    assert engine_error_summary("short") == "short"
