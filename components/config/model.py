@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kafka_migration.config.base import ConfigModel
 from kafka_migration.config.clients import ClientGroup, ClientRole
-from kafka_migration.config.clusters import ClusterSpec
+from kafka_migration.config.clusters import ClusterSpec, RuntimeKind
 from kafka_migration.config.patterns import check_patterns
 from kafka_migration.config.selection import AclMirrorSpec, TopicSelection
 from kafka_migration.config.settings import GateSettings, Mm2Settings, RoutingSettings
@@ -105,6 +105,11 @@ class MigrationConfig(ConfigModel):
                 f"phase {self.phase.value} does not exist in the one-way strategy; "
                 "its order is blue-only, green-provisioned, replicating, consumers-switched, producers-switched, "
                 "verified, mm2-stopped, decommissioned"
+            )
+        if self.green.runtime is RuntimeKind.DOCKER and self.mm2.local_workers > 1:
+            raise ValueError(
+                f"mm2.workers is {self.mm2.workers} but green.runtime docker runs one Connect container; "
+                "set mm2.workers to 1 (or remove it), or run green on the local or kubernetes runtime"
             )
         self._check_clients()
         self._check_waves()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from kafka_migration.config.base import ConfigModel, one_line
 from kafka_migration.config.values import check_http_url
+
+MAX_WORKERS = 16
+"""Connect workers in MM2's group at most (`mm2.workers`)."""
 
 
 class Mm2Settings(ConfigModel):
@@ -49,6 +52,11 @@ class Mm2Settings(ConfigModel):
     """Local runtime: the Connect worker's REST port on 127.0.0.1."""
     connect_metrics_port: int = Field(default=9404, ge=1024, le=65535)
     """Local runtime: the Prometheus JMX exporter port on 127.0.0.1."""
+    workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
+    """Connect workers in MM2's group. Local (and external green): this many JVMs on this machine, default 1,
+    worker i on `connectRestPort + i` and `connectMetricsPort + i`; Kubernetes: the KafkaConnect's `replicas`,
+    default 2. Connect spreads the connectors' tasks over the workers and moves a dead worker's tasks to the
+    others (`make bench`: S1, K1)."""
     connect_url: str | None = None
     """External MM2 (a Connect cluster you run): its REST URL. Default: the local worker."""
     metrics_url: str | None = None
@@ -61,6 +69,36 @@ class Mm2Settings(ConfigModel):
         if value is None:
             return None
         return check_http_url(value, to_camel(info.field_name or "url"), query=info.field_name == "metrics_url")
+
+    @model_validator(mode="after")
+    def _worker_ports(self) -> Mm2Settings:
+        """N local workers take N consecutive REST and metrics ports: both ranges fit and stay apart."""
+        if self.workers is None:
+            return self
+        if self.connect_url is not None:
+            raise ValueError(
+                f"mm2.workers is {self.workers} but mm2.connectUrl points at a Connect cluster you run: "
+                "size that cluster yourself and remove mm2.workers"
+            )
+        rest = range(self.connect_rest_port, self.connect_rest_port + self.workers)
+        metrics = range(self.connect_metrics_port, self.connect_metrics_port + self.workers)
+        if rest[-1] > 65535 or metrics[-1] > 65535:
+            raise ValueError(
+                f"mm2.workers {self.workers} needs ports up to {max(rest[-1], metrics[-1])}, above 65535; "
+                "lower mm2.connectRestPort / mm2.connectMetricsPort"
+            )
+        if set(rest) & set(metrics):
+            raise ValueError(
+                f"mm2.workers {self.workers} takes REST ports {rest[0]}-{rest[-1]} and metrics ports "
+                f"{metrics[0]}-{metrics[-1]}, which overlap; move mm2.connectMetricsPort at least {self.workers} "
+                "ports away from mm2.connectRestPort"
+            )
+        return self
+
+    @property
+    def local_workers(self) -> int:
+        """How many Connect workers the local runtime runs (`workers`, default 1)."""
+        return self.workers or 1
 
 
 class GateSettings(ConfigModel):

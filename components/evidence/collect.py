@@ -13,7 +13,7 @@ from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.connect_rest import ConnectClient, ConnectError
 from kafka_migration.evidence.inventory import read_inventory
 from kafka_migration.evidence.lag import partition_lags, writes_since
-from kafka_migration.evidence.metrics import Mm2Metrics, parse, scrape
+from kafka_migration.evidence.metrics import Mm2Metrics, scrape_workers
 from kafka_migration.evidence.parity import FlowSides, sample_flow
 from kafka_migration.evidence.source_gaps import source_gaps
 from kafka_migration.evidence.topics import latest_timestamp_ms
@@ -41,7 +41,7 @@ class Collector:
         self.timeout = cfg.gates.read_timeout_seconds
         self.conf = {c.alias: client_config(c) for c in (cfg.blue, cfg.green)}
         self.connect_url = mm2.connect_url if mm2 else None
-        self.metrics_url = mm2.metrics_url if mm2 else None
+        self.metrics_urls = mm2.metrics_urls if mm2 else ()
         self.rest_credentials_file = mm2.rest_credentials_file if mm2 else None
 
     def collect(
@@ -163,12 +163,8 @@ class Collector:
         return states
 
     def _metrics(self) -> Mm2Metrics:
-        if not self.metrics_url:
-            return Mm2Metrics()
-        try:
-            return parse(scrape(self.metrics_url, self.timeout))
-        except OSError:
-            return Mm2Metrics()
+        metrics, _failed = scrape_workers(self.metrics_urls, self.timeout)
+        return metrics or Mm2Metrics()
 
     # --- data parity -----------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -38,10 +40,25 @@ def scrape(url: str, timeout_s: float) -> str:
         return response.read().decode()
 
 
-def parse(text: str) -> Mm2Metrics:
-    """Aggregate the exporter's text format per flow (max age and latency, summed counts and rates)."""
+def scrape_workers(urls: Sequence[str], timeout_s: float) -> tuple[Mm2Metrics | None, list[str]]:
+    """Every worker's metrics, merged (each worker exports only the tasks it runs), and the URLs that failed.
+
+    None when no worker answered: a dead worker's tasks move to the others, so the rest still tell.
+    """
+    texts, failed = [], []
+    for url in urls:
+        try:
+            texts.append(scrape(url, timeout_s))
+        except (OSError, http.client.HTTPException) as err:
+            failed.append(f"{url}: {err}")
+    return (parse(*texts) if texts else None), failed
+
+
+def parse(*texts: str) -> Mm2Metrics:
+    """Aggregate the exporters' text format per flow (max age and latency, summed counts and rates)."""
     out = Mm2Metrics()
-    for family in text_string_to_metric_families(text):
+    families = (family for text in texts for family in text_string_to_metric_families(text))
+    for family in families:
         for sample in family.samples:
             name, labels, value = sample.name, sample.labels, sample.value
             if name.startswith(TASK_ERRORS):

@@ -32,6 +32,23 @@ def free_ports(count: int) -> list[int]:
     return chosen
 
 
+def free_port_blocks(count: int, length: int) -> list[int]:
+    """The first ports of `count` blocks of `length` consecutive free ports, drawn like `free_ports`.
+
+    A Connect group of `length` workers takes a block of REST ports and one of metrics ports.
+    """
+    low, high = listener_range()
+    draw = random.SystemRandom()
+    starts: list[int] = []
+    while len(starts) < count:
+        start = draw.randrange(low, max(low + 1, high - length))
+        block = range(start, start + length)
+        clear = all(abs(start - other) >= length for other in starts)
+        if clear and all(_bindable(port) for port in block):
+            starts.append(start)
+    return starts
+
+
 def listener_range(ephemeral: Path | None = None) -> tuple[int, int]:
     """[low, high) to draw listener ports from: from `LOWEST` up to the ephemeral range's start."""
     try:

@@ -423,18 +423,28 @@ def local_worker(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) ->
     )
 
 
+def local_workers(cfg: MigrationConfig, green_bootstrap: str, data_root: Path) -> list[ConnectWorker]:
+    """The stack's Connect group on this machine: `local_worker` and its `mm2.workers - 1` members."""
+    first = local_worker(cfg, green_bootstrap, data_root)
+    return [first, *(group_member(first, index) for index in range(1, cfg.mm2.local_workers))]
+
+
 @dataclass(frozen=True)
 class Mm2Endpoints:
-    """Where the gates and `status` read MM2: its Connect REST API (with the local worker's credentials) and metrics."""
+    """Where the gates and `status` read MM2: its Connect REST API (with the local worker's credentials) and metrics.
+
+    Each worker exports the metrics of the tasks it runs, so every worker's endpoint is read.
+    """
 
     connect_url: str
-    metrics_url: str | None
+    metrics_urls: tuple[str, ...]
     rest_credentials_file: Path | None = None
 
 
 def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> Mm2Endpoints:
-    """Connect REST URL (and credentials file) and Prometheus URL the gates and `status` read MM2 through."""
+    """Connect REST URL (and credentials file) and Prometheus URLs the gates and `status` read MM2 through."""
     if cfg.mm2.connect_url:
-        return Mm2Endpoints(cfg.mm2.connect_url, cfg.mm2.metrics_url)
-    worker = local_worker(cfg, cfg.green.resolved_bootstrap_servers, data_root)
-    return Mm2Endpoints(worker.url, cfg.mm2.metrics_url or worker.metrics_url, worker.rest_credentials_file)
+        return Mm2Endpoints(cfg.mm2.connect_url, (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else ())
+    workers = local_workers(cfg, cfg.green.resolved_bootstrap_servers, data_root)
+    metrics = (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else tuple(w.metrics_url for w in workers)
+    return Mm2Endpoints(workers[0].url, metrics, workers[0].rest_credentials_file)

@@ -51,7 +51,7 @@ USE_CONNECTOR_RESOURCES = "strimzi.io/use-connector-resources"
 FLOW_LABEL = "kafkamig.io/flow"
 """On every KafkaConnector: the flow it belongs to (`A-to-B`), for `kubectl get -l`."""
 CONNECT_REPLICAS = 2
-"""Connect workers while MM2 runs: two, so that a pod restart does not pause replication."""
+"""Connect workers while MM2 runs unless `mm2.workers` says: two, so that a pod restart does not pause replication."""
 CONFIG_PROVIDER_CLASS = "io.strimzi.kafka.KubernetesSecretConfigProvider"
 
 
@@ -130,7 +130,7 @@ def kafka_connect(cfg: MigrationConfig, plan: MigrationPlan) -> Manifest:
     rf = str(min(cfg.mm2.internal_topic_replication_factor, cfg.green.brokers))
     body: dict[str, Any] = {
         "version": spec.kafka_version,
-        "replicas": CONNECT_REPLICAS if plan.mm2_running else 0,
+        "replicas": (cfg.mm2.workers or CONNECT_REPLICAS) if plan.mm2_running else 0,
         "bootstrapServers": names.bootstrap_servers,
         "groupId": f"mm2-{CONNECT_WORKER_NAME}",
         "configStorageTopic": configs,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 
 from kafka_migration.config.model import MigrationConfig
-from kafka_migration.planning.local_processes import local_worker
+from kafka_migration.planning.local_processes import local_workers
 from kafka_migration.planning.mm2 import mm2_secrets
 from kafka_migration.resources.providers.connect_worker import LocalConnectWorker
 
@@ -41,17 +41,26 @@ class MirrorMakerWorkers(pulumi.ComponentResource):
     def __init__(self, name: str, args: MirrorMakerWorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, {}, opts)
         cfg = args.config
-        if cfg.mm2.connect_url is None:  # a local or external green: a worker on this machine
-            spec = local_worker(cfg, args.green_bootstrap_servers, args.data_root)
-            secrets = mm2_secrets(cfg)
-            worker = LocalConnectWorker(
+        if cfg.mm2.connect_url is None:  # a local or external green: a Connect group on this machine
+            spec, *members = local_workers(cfg, args.green_bootstrap_servers, args.data_root)
+            secrets = pulumi.Output.secret(mm2_secrets(cfg))
+            first = LocalConnectWorker(
                 f"{name}-connect",
                 spec,
                 running=args.running,
-                secrets=pulumi.Output.secret(secrets),
+                secrets=secrets,
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secrets"]),
             )
-            self.resource: pulumi.Resource | None = worker
+            # Members start after the first (they share its REST credentials) and stop before it.
+            for index, member in enumerate(members, 2):
+                LocalConnectWorker(
+                    f"{name}-connect-{index}",
+                    member,
+                    running=args.running,
+                    secrets=secrets,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[first], additional_secret_outputs=["secrets"]),
+                )
+            self.resource: pulumi.Resource | None = first
             # Plain, known values (the worker's address is decided by config), so that a
             # worker update does not make every connector's input unknown in preview.
             self.connect_url = pulumi.Output.from_input(spec.url)

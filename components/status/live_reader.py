@@ -21,7 +21,7 @@ from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.collect import Collector
 from kafka_migration.evidence.inventory import read_inventory
-from kafka_migration.evidence.metrics import Mm2Metrics, parse, scrape
+from kafka_migration.evidence.metrics import Mm2Metrics, scrape_workers
 from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.gate_evidence import FlowEvidence
 from kafka_migration.planning.gates import active_flows, evaluate, gates_for, known_topic_ids, spent_forces
@@ -105,12 +105,10 @@ class LiveReader:
 
     def metrics(self) -> tuple[Mm2Metrics | None, str | None]:
         """One scrape of MM2's metrics, or the reason there is none."""
-        if not self.mm2.metrics_url:
+        if not self.mm2.metrics_urls:
             return None, None
-        try:
-            return parse(scrape(self.mm2.metrics_url, self.timeout)), None
-        except Exception as err:  # noqa: BLE001 - an unreachable endpoint is reported, not raised
-            return None, f"MM2 metrics at {self.mm2.metrics_url} cannot be read: {describe_error(err)}"
+        metrics, failed = scrape_workers(self.mm2.metrics_urls, self.timeout)
+        return metrics, (f"MM2 metrics cannot be read at {'; '.join(failed)}" if failed else None)
 
     def flows(
         self,

@@ -21,6 +21,7 @@ def clusters(toolchain: None) -> Iterator[BenchClusters]:
         started.close()
 
 
+@pytest.mark.long  # 1 minute; `make bench` (K1) runs it at twice the rate, test_mm2_workers.py through `pulumi up`
 def test_a_killed_worker_s_tasks_move_to_the_other_and_no_record_is_lost(clusters: BenchClusters) -> None:
     run = kill_a_worker(clusters, CopySettings(lean_jvm=True, heap_mb=512), rate=2000, seconds=20)
     assert len(run.tasks_before) == 2, f"the group spread its tasks over both workers: {run.tasks_before}"

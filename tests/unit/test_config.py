@@ -117,3 +117,21 @@ def test_mm2s_producer_batches_for_throughput_and_the_stack_can_change_it() -> N
     assert errors_of(mm2={"producerLingerMs": 5000}) == [
         (("mm2", "producerLingerMs"), "Input should be less than or equal to 1000")
     ]
+
+
+def test_mm2_workers_take_consecutive_ports_that_must_fit_and_stay_apart() -> None:
+    assert make_config().mm2.local_workers == 1 and make_config(mm2={"workers": 3}).mm2.local_workers == 3
+    with pytest.raises(ValidationError, match=r"mm2.workers 3 takes REST ports 9402-9404 .* overlap"):
+        make_config(mm2={"workers": 3, "connectRestPort": 9402})
+    with pytest.raises(ValidationError, match="above 65535"):
+        make_config(mm2={"workers": 2, "connectMetricsPort": 65535})
+    with pytest.raises(ValidationError, match="less than or equal to 16"):
+        make_config(mm2={"workers": 17})
+
+
+def test_mm2_workers_is_refused_where_this_stack_does_not_run_the_workers() -> None:
+    with pytest.raises(ValidationError, match=r"mm2\.connectUrl points at a Connect cluster you run"):
+        make_config(mm2={"workers": 2, "connectUrl": "http://connect.internal:8083"})
+    docker = {"alias": "B", "runtime": "docker", "docker": {"brokerPort": 29092}}
+    with pytest.raises(ValidationError, match=r"docker runs one Connect container; set mm2\.workers to 1"):
+        make_config(green=docker, mm2={"workers": 2})

@@ -272,6 +272,13 @@ def test_connector_states_follow_the_flows_and_connect_scales_to_zero_when_mm2_s
     assert replicas == [0] + [2] * 8 + [0] * 2
 
 
+def test_mm2_workers_sets_the_connect_replicas_while_mm2_runs() -> None:
+    cfg = k8s_config("one-way").model_copy(update={"mm2": make_config(mm2={"workers": 4}).mm2})
+    replicas = {step.phase.value: m.connect[-1]["spec"]["replicas"] for step, m in walk(cfg)[1:]}
+    assert replicas["replicating"] == 4 and replicas["verified"] == 4
+    assert replicas["green-provisioned"] == 0 and replicas["mm2-stopped"] == 0
+
+
 def test_routing_config_maps_move_each_group_in_its_wave() -> None:
     cfg = k8s_config("bidirectional")
 

@@ -95,3 +95,16 @@ def test_the_local_worker_is_only_started_and_stopped_across_steps() -> None:
     for field in ("name", "data_dir", "rest_port", "metrics_port", "bootstrap_servers", "heap_mb"):
         assert len({str(w[field]) for w in seen}) == 1, field
     assert {w["running"] for w in seen} == {True, False}
+
+
+def test_mm2_workers_2_runs_a_second_worker_in_the_first_ones_group_without_moving_the_first() -> None:
+    one, two = make_config(), make_config(mm2={"workers": 2})
+    step = config_steps(one)[3]
+    before = {k: v for k, v in resources_at(one, step).items() if k[0].endswith("kafkamig:LocalConnectWorker")}
+    after = {k: v for k, v in resources_at(two, step).items() if k[0].endswith("kafkamig:LocalConnectWorker")}
+    assert set(before) < set(after) and len(after) == 2  # the first keeps its name: URN, ports and folder
+    first, second = (after[k] for k in sorted(after, key=lambda k: k[1]))
+    assert first == next(iter(before.values()))
+    assert (second["name"], second["running"]) == (first["name"], first["running"])
+    assert (second["rest_port"], second["metrics_port"]) == (first["rest_port"] + 1, first["metrics_port"] + 1)
+    assert second["shared_rest_auth_dir"] == Path(first["data_dir"], "rest-auth").as_posix()

@@ -19,6 +19,8 @@ from kafka_migration.planning.local_processes import (
     ConnectWorker,
     group_member,
     local_worker,
+    local_workers,
+    mm2_endpoints,
     worker_config,
     worker_properties,
 )
@@ -291,3 +293,16 @@ def test_a_group_member_has_its_own_folder_and_ports_and_shares_the_first_worker
 def test_a_group_member_index_starts_at_one(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="starts at 1"):
         group_member(worker_at(tmp_path), 0)
+
+
+def test_mm2_workers_is_one_group_read_through_every_workers_metrics(tmp_path: Path) -> None:
+    cfg = make_config(mm2={"workers": 3})
+    workers = local_workers(cfg, "127.0.0.1:29092", tmp_path)
+    first = workers[0].data_dir.name
+    assert [w.data_dir.name for w in workers] == [first, f"{first}-2", f"{first}-3"]
+    assert len({w.name for w in workers}) == 1 and [w.owns_rest_credentials for w in workers] == [True, False, False]
+    endpoints = mm2_endpoints(cfg, tmp_path)
+    assert endpoints.connect_url == workers[0].url
+    assert endpoints.metrics_urls == tuple(w.metrics_url for w in workers)
+    mine = make_config(mm2={"workers": 3, "metricsUrl": "http://prometheus.internal/federate"})
+    assert mm2_endpoints(mine, tmp_path).metrics_urls == ("http://prometheus.internal/federate",)

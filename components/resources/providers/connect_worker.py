@@ -42,6 +42,7 @@ def _worker(props: dict[str, Any]) -> connect.ConnectWorker:
         heap_mb=int(props["heap_mb"]),
         secrets=dict(props.get("secrets") or {}),
         client_properties=dict(props.get("client_properties") or {}),
+        shared_rest_auth_dir=Path(props["shared_rest_auth_dir"]) if props.get("shared_rest_auth_dir") else None,
     )
 
 
@@ -66,7 +67,8 @@ class LocalConnectWorkerProvider(ResourceProvider):
         return ReadResult(id_, {**props, "observed_running": connect.is_healthy(_worker(props))})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in ("name", "data_dir", "rest_port", "metrics_port") if olds.get(k) != news.get(k)]
+        identity = ("name", "data_dir", "rest_port", "metrics_port", "shared_rest_auth_dir")
+        replaces = [k for k in identity if olds.get(k) != news.get(k)]
         changes = [k for k in (*_RESTART_KEYS, "running") if olds.get(k) != news.get(k)]
         # A dead worker that should run (or a live one that should not) is drift to repair.
         if connect.is_healthy(_worker(olds)) != bool(news.get("running")):
@@ -111,6 +113,7 @@ class LocalConnectWorker(Resource, module="kafkamig", name="LocalConnectWorker")
             "heap_mb": worker.heap_mb,
             "secrets": secrets or {},
             "client_properties": worker.client_properties,
+            "shared_rest_auth_dir": worker.shared_rest_auth_dir.as_posix() if worker.shared_rest_auth_dir else None,
             "config_digest": config_digest(worker),
             "running": running,
             "url": None,
