@@ -107,7 +107,10 @@ class LiveReader:
         """One scrape of MM2's metrics, or the reason there is none."""
         if not self.mm2.metrics_urls:
             return None, None
-        metrics, failed = scrape_workers(self.mm2.metrics_urls, self.timeout)
+        try:
+            metrics, failed = scrape_workers(self.mm2.metrics_urls, self.timeout)
+        except Exception as err:  # noqa: BLE001 - an unreadable exporter is reported, not raised
+            return None, f"MM2 metrics cannot be read: {describe_error(err)}"
         return metrics, (f"MM2 metrics cannot be read at {'; '.join(failed)}" if failed else None)
 
     def flows(
