@@ -9,6 +9,7 @@ import pytest
 
 from kafka_migration.bench.cpu import CpuTicks, cpu_use, parse_machine_ticks, parse_process_ticks
 from kafka_migration.bench.perf_tools import parse_consumer_output, parse_producer_output
+from kafka_migration.bench.preview_suite import b5_cause
 from kafka_migration.bench.ratios import Ratio, crossing_time, harmonic_bound, interval_rates, sustained_rate
 
 PRODUCER_OUT = """\
@@ -78,3 +79,9 @@ def test_cpu_use_counts_busy_cores_and_each_process_share() -> None:
     assert use.describe().startswith("1.80 of 2 cores busy (connect-1 0.90")
     with pytest.raises(ValueError, match="same moment"):
         cpu_use(before, before, cores=2)
+
+
+def test_b5_says_how_many_resources_each_preview_registers_and_the_time_per_resource() -> None:
+    ratio = Ratio("B5", "preview", measured=70.0, baseline=10.0, target=1.2, higher_is_better=False)
+    cause = b5_cause(ratio, {"migration": 7000, "bare": 1000})
+    assert "registers 7,000 resources against 1,000" in cause and "takes 1.00x the bare program's" in cause
