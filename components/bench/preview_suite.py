@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from confluent_kafka.admin import AdminClient, NewTopic
 from pulumi import automation as auto
 
@@ -133,8 +132,5 @@ def _migration_config(blue: kafka.KafkaNode, ports: list[int], work: Path) -> di
 
 def _bare_project(dest: Path) -> Path:
     write_project(dest, "kafka-topics-only")
-    project = yaml.safe_load((dest / "Pulumi.yaml").read_text())
-    project["description"] = "B5's baseline: kafka Topic resources only"
-    (dest / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
     (dest / "__main__.py").write_text(BARE_PROGRAM)
     return dest

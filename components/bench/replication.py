@@ -30,7 +30,7 @@ from kafka_migration.config.model import Strategy
 from kafka_migration.config.settings import Mm2Settings
 from kafka_migration.evidence.topics import partition_watermarks
 from kafka_migration.local_runtime import connect, kafka, process
-from kafka_migration.local_runtime.ports import free_ports
+from kafka_migration.local_runtime.ports import free_port_blocks, free_ports
 from kafka_migration.planning.local_processes import ConnectWorker, group_member
 from kafka_migration.planning.mm2 import Endpoint, FlowSpec, connector_configs
 from kafka_migration.planning.naming import remote_topic
@@ -139,18 +139,17 @@ def connect_group(
     clusters: BenchClusters, name: str, size: int, settings: CopySettings
 ) -> Iterator[list[ConnectWorker]]:
     """`size` Connect workers in one group (storage topics on green), started in order, retired at exit."""
-    ports = free_ports(2 * size)
+    rest_port, metrics_port = free_port_blocks(2, size)  # members take the ports after the first's
     first = ConnectWorker(
         name,
         clusters.work / f"connect-{name}",
         clusters.green.bootstrap_servers,
-        ports[0],
-        ports[size],
+        rest_port,
+        metrics_port,
         heap_mb=settings.heap_mb,
         lean_jvm=settings.lean_jvm,
     )
-    # Members take the ports after the first's: free_ports gives no such guarantee, so give each its own.
-    members = [first] + [_with_ports(group_member(first, i), ports[i], ports[size + i]) for i in range(1, size)]
+    members = [first, *(group_member(first, i) for i in range(1, size))]
     try:
         for worker in members:
             connect.start(worker)
@@ -158,10 +157,6 @@ def connect_group(
     finally:
         for worker in reversed(members):
             connect.retire(worker)
-
-
-def _with_ports(worker: ConnectWorker, rest_port: int, metrics_port: int) -> ConnectWorker:
-    return replace(worker, rest_port=rest_port, metrics_port=metrics_port)
 
 
 def start_copy(clusters: BenchClusters, worker: ConnectWorker, topic: str, settings: CopySettings) -> None:
@@ -174,21 +169,8 @@ def start_copy(clusters: BenchClusters, worker: ConnectWorker, topic: str, setti
 
 
 def tasks_per_worker(worker: ConnectWorker, connector_kind: str = "") -> dict[str, int]:
-    """How many RUNNING tasks each worker (by its REST address) runs, of the connectors whose name has `connector_kind`.
-
-    Connect balances the count of connectors and tasks per worker, not the work: both source
-    tasks (the copying) may land on one worker while the other runs the light connectors.
-    """
-    rest = connect.rest_client(worker)
-    spread: Counter[str] = Counter()
-    for name in rest.list_connectors():
-        if connector_kind not in name:
-            continue
-        status = rest.status(name) or {}
-        for task in status.get("tasks", []):
-            if task.get("state") == "RUNNING":
-                spread[str(task.get("worker_id"))] += 1
-    return dict(spread)
+    """RUNNING tasks per worker of the group, asked through `worker` (`ConnectClient.running_tasks_per_worker`)."""
+    return connect.rest_client(worker).running_tasks_per_worker(connector_kind)
 
 
 def records_on(bootstrap: str, topic: str) -> int:

@@ -89,6 +89,22 @@ class ConnectClient:
                 return None
             raise
 
+    def running_tasks_per_worker(self, connector_kind: str = "") -> dict[str, int]:
+        """Worker (REST address) -> RUNNING tasks of the connectors whose name has `connector_kind`.
+
+        Connect balances the count of connectors and tasks per worker, not the work: both source
+        tasks (the copying) may land on one worker while the other runs the light connectors.
+        """
+        spread: dict[str, int] = {}
+        for name in self.list_connectors():
+            if connector_kind not in name:
+                continue
+            for task in (self.status(name) or {}).get("tasks", []):
+                if task.get("state") == "RUNNING":
+                    worker = str(task.get("worker_id"))
+                    spread[worker] = spread.get(worker, 0) + 1
+        return spread
+
     def delete(self, name: str) -> None:
         try:
             self._call("DELETE", f"/connectors/{_quote(name)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,15 +19,9 @@ from tests.integration.estate import PARTITIONS, produce, wait_until_copied
 pytestmark = pytest.mark.integration
 
 
-def running_tasks(config: dict, data_root: Path) -> Counter[str]:
+def running_tasks(config: dict, data_root: Path) -> dict[str, int]:
     """Worker (REST address) -> RUNNING tasks of every connector, as the group's REST API reports them."""
-    rest = connect_rest(config, data_root)
-    spread: Counter[str] = Counter()
-    for name in rest.list_connectors():
-        for task in (rest.status(name) or {}).get("tasks", []):
-            if task.get("state") == "RUNNING":
-                spread[str(task.get("worker_id"))] += 1
-    return spread
+    return connect_rest(config, data_root).running_tasks_per_worker()
 
 
 def test_two_workers_share_mm2_a_killed_one_is_restarted_by_up_and_one_fewer_retires_the_second(walk) -> None:
@@ -44,9 +37,9 @@ def test_two_workers_share_mm2_a_killed_one_is_restarted_by_up_and_one_fewer_ret
     assert first_pid and process.running_pid(second), "pulumi up started both workers of the group"
     both = {f"127.0.0.1:{rest_port}", f"127.0.0.1:{rest_port + 1}"}
 
-    def spread_over_both() -> Counter[str]:
+    def spread_over_both() -> dict[str, int]:
         tasks = running_tasks(config, walk.data_root)
-        return tasks if set(tasks) == both else Counter()
+        return tasks if set(tasks) == both else {}
 
     wait_for(spread_over_both, 120, "Connect to run tasks on both workers")
     wait_until_copied(walk.blue.bootstrap_servers, green_bootstrap(config))
