@@ -37,6 +37,10 @@ BATCH = 500
 EARLIER_READ = 5000
 """Source records read at most before a window to recognise copies MM2 delivered again after a restart (it
 restarts from its last committed source offset: our workers commit every second, `offset.flush.interval.ms`)."""
+COMPACTED_READ = 20_000
+"""Records read at most on each side of a window of a compacted topic to find where both sides hold the same
+record again: each cluster compacts on its own, so one side may lack thousands of superseded values the other
+still holds."""
 
 
 @dataclass(frozen=True)
@@ -195,19 +199,29 @@ def _compare(up: _Side, down: _Side, syncs: list[OffsetSync], budget: int, compa
 def _compare_window(up: _Side, down: _Side, window: Window, compacted: bool, copy_of: dict[int, int]) -> Comparison:
     """One window; a copy that is not the record expected is looked for among the source's records before it.
 
+    In a compacted topic a difference found before either side's read ended is read again
+    further (up to `COMPACTED_READ` records): the other side may hold the record again beyond
+    what was read.
+
     MM2 restarted from an older committed offset copies records again, and the offset-sync of
     the first of them may never be written (its writer keeps one pending sync per partition
     and replaces it with a newer one). Such a copy is one of the source's records before the
     window (read back from its timestamp, which MM2 copies verbatim): a repeated copy, not a
     difference.
     """
-    originals = up.read(window.anchor.upstream, window.records + READ_SLACK, window.stop_before)
-    copies = down.read(window.anchor.downstream, window.records + READ_SLACK)
+    reach = window.records + READ_SLACK
     earlier: set[RecordId] = set()
     while True:
-        result = compare_in_order(originals, copies, window.records, compacted, copy_of, earlier)
+        originals = up.read(window.anchor.upstream, reach, window.stop_before)
+        copies = down.read(window.anchor.downstream, reach)
+        result = compare_in_order(
+            originals, copies, window.records, compacted, copy_of, earlier, start=window.anchor.upstream
+        )
         if result.difference is None:
             return result
+        if compacted and reach < COMPACTED_READ and reach in (len(originals), len(copies)):
+            reach = min(reach * 4, COMPACTED_READ)
+            continue
         copy = dict(copies)[result.difference.downstream_offset]
         before = up.records_before(window.anchor.upstream, copy.timestamp_ms)
         if copy not in before or before <= earlier:

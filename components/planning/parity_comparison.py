@@ -120,6 +120,7 @@ def compare_in_order(
     compacted: bool = False,
     copy_of: Mapping[int, int] | None = None,
     earlier: Collection[RecordId] = frozenset(),
+    start: int | None = None,
 ) -> Comparison:
     """Compare up to `limit` source records with the target's records, both read in order from one offset-sync.
 
@@ -130,10 +131,14 @@ def compare_in_order(
     one expected is MM2 copying earlier records again after a restart, from before what was
     read: the comparison ends there, without a verdict on it. In a compacted topic each
     cluster compacts on its own, so a record present on one side only is skipped when the
-    other side's record comes later on its side. Anything else is a difference, and the
-    comparison stops at the first one. It also stops when either side runs out.
+    other side's record comes later on its side, and a copy an offset-sync maps to a source
+    offset between the record expected and the one before it (`start`, the offset the source
+    was read from, before the first) is of a record the source compacted away. Anything else
+    is a difference, and the comparison stops at the first one. It also stops when either side
+    runs out.
     """
     copy_of = copy_of or {}
+    later = _Later(originals, copies) if compacted else None
     i = j = compared = repeated = skipped = 0
     seen: set[RecordId] = set()
     while compared < limit and i < len(originals) and j < len(copies):
@@ -143,27 +148,52 @@ def compare_in_order(
             compared, i, j = compared + 1, i + 1, j + 1
         elif copy in seen or copy in earlier:
             repeated, j = repeated + 1, j + 1
+        elif later and (skip := later.compaction_skip(i, j)):
+            i, j, skipped = i + skip[0], j + skip[1], skipped + sum(skip)
+        elif later and _gap_start(originals, i, start) <= copy_of.get(down_offset, -1) < up_offset:
+            j, skipped = j + 1, skipped + 1
         elif copy_of.get(down_offset, up_offset) < up_offset:
             break
-        elif compacted and (skip := _compaction_skip(originals, copies, i, j)):
-            i, j, skipped = i + skip[0], j + skip[1], skipped + sum(skip)
         else:
             difference = Difference(up_offset, down_offset, differing_fields(original, copy))
             return Comparison(compared + 1, repeated, skipped, difference)
     return Comparison(compared, repeated, skipped)
 
 
-def _compaction_skip(originals: Sequence[Record], copies: Sequence[Record], i: int, j: int) -> tuple[int, int] | None:
-    """The fewest records to skip (source, target) so that both sides hold the same record again; None if none."""
-    later_original = _position(originals, copies[j][1], i + 1)
-    later_copy = _position(copies, originals[i][1], j + 1)
-    options = [(later_original - i, 0)] if later_original is not None else []
-    options += [(0, later_copy - j)] if later_copy is not None else []
-    return min(options, key=sum, default=None)
+def _gap_start(originals: Sequence[Record], i: int, start: int | None) -> int:
+    """The first source offset after the record before `originals[i]` (`start` or its own offset for the first)."""
+    if i:
+        return originals[i - 1][0] + 1
+    return originals[0][0] if start is None else start
 
 
-def _position(records: Sequence[Record], record: RecordId, start: int) -> int | None:
-    return next((k for k in range(start, len(records)) if records[k][1] == record), None)
+class _Later:
+    """Where each record appears on either side, to find the next place both sides hold the same record."""
+
+    def __init__(self, originals: Sequence[Record], copies: Sequence[Record]) -> None:
+        self._originals, self._copies = originals, copies
+        self._in_originals, self._in_copies = _indexes(originals), _indexes(copies)
+
+    def compaction_skip(self, i: int, j: int) -> tuple[int, int] | None:
+        """The fewest records to skip (source, target) so that both sides hold the same record again; None if none."""
+        later_original = _next_index(self._in_originals.get(self._copies[j][1], []), i + 1)
+        later_copy = _next_index(self._in_copies.get(self._originals[i][1], []), j + 1)
+        options = [(later_original - i, 0)] if later_original is not None else []
+        options += [(0, later_copy - j)] if later_copy is not None else []
+        return min(options, key=sum, default=None)
+
+
+def _indexes(records: Sequence[Record]) -> dict[RecordId, list[int]]:
+    out: dict[RecordId, list[int]] = {}
+    for k, (_offset, record) in enumerate(records):
+        out.setdefault(record, []).append(k)
+    return out
+
+
+def _next_index(indexes: list[int], start: int) -> int | None:
+    """The first of `indexes` (ascending) at or after `start`."""
+    k = bisect.bisect_left(indexes, start)
+    return indexes[k] if k < len(indexes) else None
 
 
 def combine(comparisons: Iterable[Comparison]) -> Comparison:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from kafka_migration.config.model import Strategy
 from kafka_migration.evidence import parity
@@ -16,7 +16,7 @@ from kafka_migration.evidence.parity import FlowSides, sample_flow
 from kafka_migration.planning.cluster_inventory import TopicInfo
 from kafka_migration.planning.naming import offset_syncs_topic
 from kafka_migration.planning.offsets import OffsetSync, SyncKey, encode_sync
-from tests.helpers import create_topic
+from tests.helpers import create_topic, wait_for
 from tests.integration.conftest import green_bootstrap
 from tests.integration.estate import PARTITIONS, produce, wait_until_copied
 
@@ -129,3 +129,74 @@ def test_records_mm2_copied_again_after_a_restart_without_an_offset_sync_are_not
     assert intruder.flush(30) == 0
     [sample] = sample_flow(flow, [TopicInfo("orders", 1, 1)], budget=20, timeout_s=15)
     assert sample.difference is not None and "downstream offset 13" in sample.difference, sample
+
+
+COMPACTED = {
+    "cleanup.policy": "compact",
+    "segment.ms": "1000",
+    "min.cleanable.dirty.ratio": "0.01",
+    "min.compaction.lag.ms": "0",
+}
+
+
+def test_a_compacted_topic_compacted_on_one_side_only_is_not_a_difference(kafka_cluster) -> None:
+    """Each cluster compacts on its own: blue may drop hundreds of superseded values green still holds (MM2 copied
+    them first), more than one window reads. Seen in CI: data-parity refused audit.events for five minutes."""
+    blue, green = kafka_cluster("A"), kafka_cluster("B")
+    create_topic(blue.bootstrap_servers, "audit.events", 1, COMPACTED)
+    create_topic(green.bootstrap_servers, "audit.events", 1, {**COMPACTED, "min.compaction.lag.ms": "3600000"})
+    create_topic(blue.bootstrap_servers, offset_syncs_topic("B"), 1)
+    # 400 values of 4 keys on both sides, as MM2 copied them (timestamps included); one more record timestamped
+    # 2 s later rolls the segment (segment.ms), and blue's log cleaner keeps the newest value of each key
+    # (green's compaction lag keeps all of them for an hour).
+    history = [(f"k{i % 4}".encode(), f"v{i}".encode()) for i in range(400)]
+    stamp = int(time.time() * 1000)
+    for bootstrap in (blue.bootstrap_servers, green.bootstrap_servers):
+        _produce_all(bootstrap, history, stamp)
+        _produce_all(bootstrap, [(b"k9", b"after the roll")], stamp + 2000)
+    wait_for(lambda: _count(blue.bootstrap_servers) < 100, 90, "blue's log cleaner to compact audit.events")
+    syncs = Producer({"bootstrap.servers": blue.bootstrap_servers})
+    key, value = encode_sync(SyncKey("audit.events", 0), OffsetSync(0, 0))
+    syncs.produce(offset_syncs_topic("B"), key=key, value=value)
+    assert syncs.flush(30) == 0
+
+    flow = FlowSides(
+        "A->B",
+        {"bootstrap.servers": blue.bootstrap_servers},
+        {"bootstrap.servers": green.bootstrap_servers},
+        Strategy.ONE_WAY,
+    )
+    topic = TopicInfo("audit.events", 1, 1, {"cleanup.policy": "compact"})
+    [sample] = sample_flow(flow, [topic], budget=50, timeout_s=15)
+    assert sample.difference is None, sample
+    # Blue's survivors (the newest value of each key and the record after the roll) are compared; the values
+    # only green still holds are compacted away on blue, not missing.
+    assert sample.compared == 5 and sample.compacted_away >= 300, sample
+
+    # The newest value of a key altered on green is still a difference.
+    _produce_all(blue.bootstrap_servers, [(b"k1", b"newest")], stamp + 2000)
+    _produce_all(green.bootstrap_servers, [(b"k1", b"altered")], stamp + 2000)
+    [sample] = sample_flow(flow, [topic], budget=50, timeout_s=15)
+    assert sample.difference is not None and "downstream offset 401" in sample.difference, sample
+
+
+def _produce_all(bootstrap: str, records: list[tuple[bytes, bytes]], timestamp_ms: int) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for key, value in records:
+        producer.produce("audit.events", key=key, value=value, partition=0, timestamp=timestamp_ms)
+    assert producer.flush(30) == 0
+
+
+def _count(bootstrap: str) -> int:
+    """Records audit.events:0 holds now (read from its start to its end)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "count", "enable.partition.eof": True})
+    consumer.assign([TopicPartition("audit.events", 0, 0)])
+    count = 0
+    try:
+        while True:
+            msg = consumer.poll(10)
+            if msg is None or (msg.error() and msg.error().code() == KafkaError._PARTITION_EOF):
+                return count
+            count += 1
+    finally:
+        consumer.close()

@@ -161,6 +161,25 @@ def test_records_compacted_on_either_side_are_skipped_in_a_compacted_topic() -> 
     assert plain.difference == Difference(1, 2, ("key", "value", "headers", "timestamp"))
 
 
+def test_a_copy_whose_synced_original_the_source_compacted_away_is_skipped() -> None:
+    # The window starts at the sync 10 -> 0; blue compacted 10 and 11 away, green still holds their copies.
+    originals = at([12, 13], [rec(12), rec(13)])
+    copies = at([0, 1, 2, 3], [rec(10), rec(11), rec(12), rec(13)])
+    result = compare_in_order(originals, copies, limit=20, compacted=True, copy_of={0: 10}, start=10)
+    assert result == Comparison(compared=2, compacted=2)
+    # Without compaction the same sync means MM2 copied records before the window again: no verdict.
+    assert compare_in_order(originals, copies, limit=20, copy_of={0: 10}, start=10) == Comparison()
+
+
+def test_thousands_of_values_one_side_still_holds_are_skipped_in_one_step() -> None:
+    superseded = [rec(n) for n in range(5000)]
+    newest = [rec(5000 + n) for n in range(3)]
+    originals = at([5000, 5001, 5002], newest)
+    copies = at(list(range(5003)), superseded + newest)
+    result = compare_in_order(originals, copies, limit=20, compacted=True)
+    assert result == Comparison(compared=3, compacted=5000)
+
+
 def test_a_tampered_record_in_a_compacted_topic_is_still_a_difference() -> None:
     originals = [rec(0), rec(1), rec(2)]
     copies = [rec(0), rec(1, value="tampered"), rec(2)]
