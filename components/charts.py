@@ -96,6 +96,25 @@ def plot_consumer_pauses(pauses: Mapping[str, Series], path: Path) -> None:
     _save(fig, ax, path, "no consumer pauses recorded")
 
 
+def plot_pause_distribution(samples: Mapping[str, Sequence[float]], path: Path) -> None:
+    """Each kind of consumer pause (a plain restart, a handoff) as a box over its individual pauses."""
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title("Consumer pauses: last record read to first record read again")
+    ax.set_ylabel("pause (seconds)")
+    ax.grid(alpha=0.3, axis="y")
+    names = [name for name, seconds in samples.items() if seconds]
+    if names:
+        ax.boxplot([samples[n] for n in names], tick_labels=[f"{n} ({len(samples[n])})" for n in names])
+        for i, name in enumerate(names, 1):
+            ax.scatter([i] * len(samples[name]), samples[name], color=f"C{i - 1}", alpha=0.6, zorder=3)
+    else:
+        ax.text(0.5, 0.5, "no pauses recorded", transform=ax.transAxes, ha="center", va="center", color="grey")
+    ax.set_ylim(bottom=0)
+    fig.savefig(path, dpi=100)
+
+
 def plot_fault_traffic(
     title: str,
     produced: Mapping[str, Series],

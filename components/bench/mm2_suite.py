@@ -1,31 +1,44 @@
-"""The real-cluster half of `make bench`: B1, one Connect worker against two, and a worker killed under traffic.
+"""The real-cluster half of `make bench`: B1, B2, one Connect worker against two, and a worker killed under traffic.
 
 One pair of local clusters serves every measurement, in this order: `repeats` times, Kafka's
 own ProducerPerformance into green (the produce side of B1's bound), MM2 copying a seeded
 topic with one worker, ConsumerPerformance reading that topic from blue (the consume side);
-then the same copy with two workers in one Connect group, and two workers copying live
-traffic while one of them is killed. Each B1 repeat measures its two sides minutes apart at
-most, so a noisy neighbour on a shared machine moves both.
+then B2's latency at half the median repeat's MM2 rate, the same copy with two workers in
+one Connect group, and two workers copying live traffic while one of them is killed. Each
+B1 repeat measures its two sides minutes apart at most, so a noisy neighbour on a shared
+machine moves both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from kafka_migration.bench import perf_tools
+from confluent_kafka import Producer
+
+from kafka_migration.bench import latency, perf_tools
 from kafka_migration.bench.ratios import Ratio
 from kafka_migration.bench.replication import (
+    STRATEGY,
     BenchClusters,
     CopyRun,
     CopySettings,
     KillRun,
     b1_ratio,
+    connect_group,
     copy,
     kill_a_worker,
+    pid_of,
+    records_on,
+    start_copy,
+    wait_for,
 )
+from kafka_migration.planning.naming import remote_topic
 
 RAW_TOPIC = "raw"
+LATENCY_SECONDS = 30.0
+"""How long B2's producer sends (the first `latency.WARM_UP_S` are not counted)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class Mm2Results:
 
     settings: CopySettings
     b1_repeats: list[B1Repeat]
+    b2: latency.LatencyRun
     two_workers: CopyRun
     kill: KillRun
 
@@ -68,7 +82,12 @@ class Mm2Results:
 
     @property
     def ratios(self) -> list[Ratio]:
-        return [self.b1, self.scale_out, self.worker_kill]
+        return [
+            self.b1,
+            latency.b2_ratio(self.b2, self.settings.mm2.producer_linger_ms),
+            self.scale_out,
+            self.worker_kill,
+        ]
 
     @property
     def scale_out(self) -> Ratio:
@@ -163,10 +182,42 @@ def run(settings: CopySettings, step: Callable[[str], None], repeats: int = 3) -
                 clusters.blue.bootstrap_servers, f"one-{i}", settings.records, f"bench-raw-{i}"
             )
             b1_repeats.append(B1Repeat(produce_green, one, consume_blue))
+        b1_rate = _median(r.one_worker.sustained for r in b1_repeats)
+        step(f"B2: latency through MM2 at {b1_rate / 2:,.0f} records/s (half B1's MM2 rate)")
+        b2 = latency_through_mm2(clusters, settings, round(b1_rate / 2))
         step("MM2 copy A->B, 2 Connect workers in one group")
         two, _seeded = copy(clusters, "two", 2, settings)
         step("2 workers under traffic, one killed")
         kill = kill_a_worker(clusters, settings)
     finally:
         clusters.close()
-    return Mm2Results(settings, b1_repeats, two, kill)
+    return Mm2Results(settings, b1_repeats, b2, two, kill)
+
+
+def _median(values: Iterable[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def latency_through_mm2(clusters: BenchClusters, settings: CopySettings, rate: int) -> latency.LatencyRun:
+    """B2 on a topic of its own that one Connect worker copies, once its copy on green has records."""
+    topic = "latency"
+    clusters.create_topic(clusters.blue, topic, settings.partitions)
+    copy_name = remote_topic(STRATEGY, "A", topic)
+    with connect_group(clusters, "bench-latency", 1, settings) as group:
+        start_copy(clusters, group[0], topic, settings)
+        warm_up = Producer({"bootstrap.servers": clusters.blue.bootstrap_servers})
+        for n in range(100):
+            warm_up.produce(topic, value=b"%d" % time.time_ns(), partition=n % settings.partitions)
+        warm_up.flush(30)
+        wait_for(lambda: records_on(clusters.green.bootstrap_servers, copy_name), 100, 300, time.monotonic())
+        return latency.measure(
+            clusters.blue.bootstrap_servers,
+            clusters.green.bootstrap_servers,
+            topic,
+            copy_name,
+            settings.partitions,
+            rate,
+            LATENCY_SECONDS,
+            clusters.pids() | {"connect": pid_of(group[0].data_dir)},
+        )

@@ -27,9 +27,13 @@ class Ratio:
     """Both sides' raw figures and the settings they ran with (written to results.json)."""
     cause: str = ""
     """Why a missed target was missed (what the measurement showed), written next to it."""
+    difference: bool = False
+    """The figure is `measured - baseline` (a latency added, in the sides' unit), not their quotient."""
 
     @property
     def value(self) -> float:
+        if self.difference:
+            return self.measured - self.baseline
         return self.measured / self.baseline if self.baseline else float("nan")
 
     @property

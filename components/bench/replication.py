@@ -115,7 +115,7 @@ class BenchClusters:
         shutil.rmtree(self.work, ignore_errors=True)
 
     def pids(self) -> dict[str, int]:
-        return {"blue broker": _pid(self.blue.data_dir), "green broker": _pid(self.green.data_dir)}
+        return {"blue broker": pid_of(self.blue.data_dir), "green broker": pid_of(self.green.data_dir)}
 
     def create_topic(self, node: kafka.KafkaNode, topic: str, partitions: int) -> None:
         admin = AdminClient({"bootstrap.servers": node.bootstrap_servers})
@@ -201,7 +201,7 @@ def copy(
     seeded = perf_tools.produce(clusters.blue.bootstrap_servers, topic, settings.records, settings.record_bytes)
     target = remote_topic(STRATEGY, "A", topic)
     with connect_group(clusters, f"bench-{topic}", workers, settings) as group:
-        pids = clusters.pids() | {f"connect-{i + 1}": _pid(w.data_dir) for i, w in enumerate(group)}
+        pids = clusters.pids() | {f"connect-{i + 1}": pid_of(w.data_dir) for i, w in enumerate(group)}
         readings: list[tuple[float, CpuTicks]] = []
         started = time.monotonic()
 
@@ -218,7 +218,8 @@ def copy(
     return CopyRun(topic, workers, settings.records, progress, spread, source_spread, cpu_use(before, after)), seeded
 
 
-def _pid(data_dir: Path) -> int:
+def pid_of(data_dir: Path) -> int:
+    """The pid of the local process whose folder is `data_dir` (a broker, a Connect worker); it must be running."""
     pid = process.running_pid(data_dir)
     if pid is None:
         raise RuntimeError(f"the process of {data_dir} is not running")
@@ -300,7 +301,7 @@ def kill_a_worker(clusters: BenchClusters, settings: CopySettings, rate: int = 4
         copying = tasks_per_worker(group[0], SOURCE_CONNECTOR)
         victim = max(group, key=lambda w: copying.get(f"127.0.0.1:{w.rest_port}", 0))  # one that copies
         survivor = next(w for w in group if w is not victim)
-        os.kill(_pid(victim.data_dir), signal.SIGKILL)
+        os.kill(pid_of(victim.data_dir), signal.SIGKILL)
         killed_at = time.monotonic()
         produced.join()
         if produced.error:

@@ -89,6 +89,9 @@ class ConsumerPause:
     """Epoch seconds of the last record consumed before the change."""
     seconds: float
     """Until the first record consumed after it."""
+    cause: str = "move"
+    """`move` (its routing document changed), `restart` (a plain restart on the same cluster,
+    `ConsumerClient.request_restart`) or `crash` (a consumer replaced after a fatal error)."""
 
 
 @dataclass(frozen=True)

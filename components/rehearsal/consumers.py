@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -149,10 +150,20 @@ class ConsumerClient(RoutedClient):
         self._next_assign_check = 0.0
         self._last_consumed_at: float | None = None
         self._pause_from: float | None = None
+        self._pause_cause = "move"
+        self._restart_requested = threading.Event()
         self._next_lag_check = 0.0
         self._caught_up_at: float | None = None
         self._fatal: KafkaError | None = None
         """A fatal error the consumer reported: it is unusable and is replaced (`_restart`)."""
+
+    def request_restart(self) -> None:
+        """Restart once where it reads now (commit, close, connect again with the same group): a plain restart.
+
+        The gap it leaves is recorded as a `ConsumerPause` with cause `restart`, the baseline
+        a handoff's pause is measured against (`make bench`, B3).
+        """
+        self._restart_requested.set()
 
     def caught_up(self, since: float) -> bool:
         """Whether a lag check started after monotonic time `since` found every assigned partition consumed."""
@@ -188,7 +199,7 @@ class ConsumerClient(RoutedClient):
             )
         if target != self._target:
             if self._consumer is not None and self._pause_from is None:
-                self._pause_from = self._last_consumed_at
+                self._pause_from, self._pause_cause = self._last_consumed_at, "move"
             if target is not None and self._only_topics_change(target):
                 # Commit, then subscribe to the new set in place (docs/client-contract.md). Closing and
                 # re-joining instead would leave a static member with its old assignment: the
@@ -231,6 +242,13 @@ class ConsumerClient(RoutedClient):
         if self._consumer is None:
             time.sleep(REFRESH_S / 2)
             return
+        if self._restart_requested.is_set() and self._target is not None:
+            self._restart_requested.clear()
+            if self._pause_from is None:
+                self._pause_from, self._pause_cause = self._last_consumed_at, "restart"
+            self._disconnect()
+            self._connect(self._target)
+            return
         wait = self._history_resume_at - time.monotonic()
         if wait > 0:
             time.sleep(min(REFRESH_S / 2, wait))
@@ -261,7 +279,7 @@ class ConsumerClient(RoutedClient):
         assert self._consumer is not None and self._target is not None
         log.warning("consumer %s: fatal error (%s); closing it and connecting again", self.name, self._fatal)
         if self._pause_from is None:
-            self._pause_from = self._last_consumed_at
+            self._pause_from, self._pause_cause = self._last_consumed_at, "crash"
         self._disconnect()  # its commit is skipped: a fatal consumer commits nothing
         self._fatal = None
         self._pending.clear()
@@ -336,7 +354,9 @@ class ConsumerClient(RoutedClient):
             )
         )
         if self._pause_from is not None:
-            self._ledger.add_pause(ConsumerPause(self.client_group, self._pause_from, now - self._pause_from))
+            self._ledger.add_pause(
+                ConsumerPause(self.client_group, self._pause_from, now - self._pause_from, self._pause_cause)
+            )
             self._pause_from = None
         self._last_consumed_at = now
         return True

@@ -83,6 +83,11 @@ class RehearsalOptions:
     """How fast the slow group of `CONSUMER_MIX` reads blue's seeded history (tests speed it up)."""
     faults: tuple[Fault, ...] = ()
     """Faults injected into this walk, each at its own step (`rehearsal/faults.py`)."""
+    stray_drill: bool = True
+    """At `mm2-stopped`, first a `pulumi up` with a stray producer writing to blue, which blue-idle must refuse."""
+    restart_drill: bool = False
+    """After `replicating`'s up, before any handoff, every consumer client restarts once on blue (a plain
+    restart: commit, close, join again): the pauses a handoff's are measured against (`make bench`, B3)."""
     secure: bool = False
     """Both clusters SASL_SSL with ACLs enforced, every client logged in as its own identity
     (`rehearsal/identities.py`); PLAINTEXT (anyone may do anything) otherwise."""
@@ -360,7 +365,7 @@ def _walk(
             say(f"[{n}/{len(plan)}] {step.describe()}: {verdict}")
             result.phases[-1].end = time.time()
             return
-        if step.phase is Phase.MM2_STOPPED and not rollback:
+        if step.phase is Phase.MM2_STOPPED and not rollback and opts.stray_drill:
             stray: Connection = (
                 secured.writer_of(STRAY_TOPIC, h.blue.bootstrap_servers) if secured else h.blue.bootstrap_servers
             )
@@ -395,6 +400,9 @@ def _walk(
             result.phases[-1].end = span.start
         result.phases.append(span)
         sampler.step = step
+        if opts.restart_drill and step == Step(Phase.REPLICATING) and not rollback:
+            workload.restart_consumers()
+            say(f"every consumer client restarted on blue ({len(workload.consumers)}): the baseline of a handoff")
         if n == 1:
             workload.start()  # routing documents exist from the first step on
             say(

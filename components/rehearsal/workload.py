@@ -215,6 +215,11 @@ class Workload:
         for client in (*self.consumers, *self.producers):
             client.start()
 
+    def restart_consumers(self) -> None:
+        """Every consumer client restarts once where it reads (`ConsumerClient.request_restart`)."""
+        for consumer in self.consumers:
+            consumer.request_restart()
+
     def stop(self, drain_s: float | None = None) -> None:
         """Stop the producers, let consumers catch up for at most `drain_s`, stop them.
 

@@ -7,10 +7,14 @@ import math
 
 import pytest
 
-from kafka_migration.bench.cpu import CpuTicks, cpu_use, parse_machine_ticks, parse_process_ticks
+from kafka_migration.bench.cpu import CpuTicks, CpuUse, cpu_use, parse_machine_ticks, parse_process_ticks
+from kafka_migration.bench.latency import Latencies, LatencyRun, b2_ratio
+from kafka_migration.bench.migration_suite import HANDOFF, RESTART, MigrationRun, b3_ratio, b6_ratio
 from kafka_migration.bench.perf_tools import parse_consumer_output, parse_producer_output
 from kafka_migration.bench.preview_suite import b5_cause
 from kafka_migration.bench.ratios import Ratio, crossing_time, harmonic_bound, interval_rates, sustained_rate
+from kafka_migration.rehearsal.checker import ConsumerPause
+from kafka_migration.rehearsal.run import PhaseSpan
 
 PRODUCER_OUT = """\
 412345 records sent, 82469.0 records/sec (40.27 MB/sec), 310.2 ms avg latency, 802.0 ms max latency.
@@ -85,3 +89,54 @@ def test_b5_says_how_many_resources_each_preview_registers_and_the_time_per_reso
     ratio = Ratio("B5", "preview", measured=70.0, baseline=10.0, target=1.2, higher_is_better=False)
     cause = b5_cause(ratio, {"migration": 7000, "bare": 1000})
     assert "registers 7,000 resources against 1,000" in cause and "takes 1.00x the bare program's" in cause
+
+
+BUSY = CpuUse(2, 30.0, 1.95, {"connect": 0.9})
+
+
+def test_b2_is_the_latency_mm2_adds_at_p99_against_its_producer_linger() -> None:
+    blue = Latencies(tuple(float(n % 50) for n in range(1000)))  # p99 49 ms
+    green = Latencies(tuple(float(n % 50) + 30 for n in range(1000)))  # 30 ms more on every record
+    ratio = b2_ratio(LatencyRun(1000, 30.0, 1000, blue, green, BUSY), mm2_linger_ms=20)
+    assert ratio.difference and ratio.value == pytest.approx(30.0) and ratio.target == 40.0
+    assert ratio.met is True and ratio.cause == ""
+    slow = Latencies(tuple(float(n % 50) + (900 if n % 50 == 49 else 30) for n in range(1000)))
+    missed = b2_ratio(LatencyRun(1000, 30.0, 1000, blue, slow, BUSY), mm2_linger_ms=20)
+    assert missed.met is False and "30 ms at the median" in missed.cause and "1.95 of 2 cores busy" in missed.cause
+    assert math.isnan(Latencies((1.0,) * 99).p99)  # fewer records than a percentile needs
+
+
+def walk(pauses: list[ConsumerPause]) -> MigrationRun:
+    phases = [
+        PhaseSpan("replicating", 0.0, 100.0),
+        PhaseSpan("consumers-switched (consumerWaves=1)", 100.0, 150.0),
+        PhaseSpan("decommissioned", 150.0, 190.0),
+    ]
+    return MigrationRun(phases, pauses, 0, dwell_s=4.0, soak_s=30.0, idle_window_s=5.0, backlog=48_000)
+
+
+def test_b3_sets_handoff_pauses_during_consumer_waves_against_plain_restarts() -> None:
+    run = walk(
+        [
+            ConsumerPause("billing", 50.0, 1.0, "restart"),
+            ConsumerPause("analytics", 51.0, 3.0, "restart"),
+            ConsumerPause("billing", 110.0, 4.0, "move"),
+            ConsumerPause("analytics", 112.0, 6.0, "move"),
+            ConsumerPause("billing", 60.0, 9.0, "crash"),  # neither kind
+            ConsumerPause("billing", 160.0, 9.0, "move"),  # not during a consumer wave
+        ]
+    )
+    assert run.pause_samples() == {RESTART: [1.0, 3.0], HANDOFF: [4.0, 6.0]}
+    ratio = b3_ratio(run)
+    assert (ratio.measured, ratio.baseline, ratio.value) == (5.0, 2.0, 2.5)
+    assert ratio.met is False and "median 5.0 s, at most 6.0 s" in ratio.cause
+    with pytest.raises(RuntimeError, match="0 restart"):
+        b3_ratio(walk([ConsumerPause("billing", 110.0, 4.0, "move")]))
+
+
+def test_b6_sets_the_walk_against_copying_the_backlog_and_the_configured_waits() -> None:
+    run = walk([])
+    # 190 s of walk; 48,000 records at 48,000/s is 1 s; waits: 4 s x 3 steps + 30 s soak + 5 s idle window.
+    ratio = b6_ratio(run, b1_rate=48_000)
+    assert (ratio.measured, ratio.baseline) == (190.0, 48.0)
+    assert ratio.met is False and "178 s, median 46 s a step" in ratio.cause
