@@ -400,15 +400,15 @@ def _walk(
             result.phases[-1].end = span.start
         result.phases.append(span)
         sampler.step = step
-        if opts.restart_drill and step == Step(Phase.REPLICATING) and not rollback:
-            workload.restart_consumers()
-            say(f"every consumer client restarted on blue ({len(workload.consumers)}): the baseline of a handoff")
         if n == 1:
             workload.start()  # routing documents exist from the first step on
             say(
                 f"workload started: {len(workload.producers)} producer(s), {len(workload.consumers)} consumer "
                 f"client(s) in {len(consumer_groups)} group(s)"
             )
+        elif opts.restart_drill and (step, rollback) == (Step(Phase.REPLICATING), False):
+            workload.restart_consumers()
+            say(f"every consumer client restarted on blue ({len(workload.consumers)}): the baseline of a handoff")
         time.sleep(opts.dwell_s)
 
 
@@ -474,6 +474,8 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
         handles = WalkHandles(cfg, stack, project, work / "state", blue, blue_cluster_id, work / "routing", work, say)
         try:
             _walk(opts, handles, workload, sampler, result, secured)
+            if result.phases and not result.phases[-1].end:
+                result.phases[-1].end = time.time()  # the walk is done: the workload's drain is no step's time
         except Exception as err:  # noqa: BLE001 - the run is still checked; the report says where it stopped
             step = result.phases[-1].name if result.phases else "the first step"
             saved = work / "walk-error.txt"
@@ -492,7 +494,7 @@ def rehearse(opts: RehearsalOptions, say: Say) -> RunResult:
             for p in workload.producers
             if isinstance(p, TransactionalProducerClient)
         }
-        if result.phases:
+        if result.phases and not result.phases[-1].end:  # the walk stopped in this step
             result.phases[-1].end = time.time()
         result.ledger = workload.ledger
         result.check = check(workload.ledger.snapshot(), cfg.clients)

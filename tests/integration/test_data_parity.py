@@ -105,18 +105,7 @@ def test_records_mm2_copied_again_after_a_restart_without_an_offset_sync_are_not
             producer.produce("orders", key=key, value=value, headers=headers, timestamp=ts, partition=0)
         assert producer.flush(30) == 0
     # The syncs MM2 wrote: r0 -> 0 and r5 -> 5 before the kill; after it r7 -> 10 (r3 -> 6 was replaced).
-    syncs = Producer({"bootstrap.servers": blue.bootstrap_servers})
-    for upstream, downstream in ((0, 0), (5, 5), (7, 10)):
-        key, value = encode_sync(SyncKey("orders", 0), OffsetSync(upstream, downstream))
-        syncs.produce(offset_syncs_topic("B"), key=key, value=value)
-    assert syncs.flush(30) == 0
-
-    flow = FlowSides(
-        "A->B",
-        {"bootstrap.servers": blue.bootstrap_servers},
-        {"bootstrap.servers": green.bootstrap_servers},
-        Strategy.ONE_WAY,
-    )
+    flow = _flow_with_syncs(blue.bootstrap_servers, green.bootstrap_servers, "orders", ((0, 0), (5, 5), (7, 10)))
     # Budget 6: a window from r0 (4 records) and one from the sync r5 -> 5 (2 records), which meets r3..r5 again.
     [sample] = sample_flow(flow, [TopicInfo("orders", 1, 1)], budget=6, timeout_s=15)
     assert sample.difference is None, sample
@@ -155,17 +144,7 @@ def test_a_compacted_topic_compacted_on_one_side_only_is_not_a_difference(kafka_
         _produce_all(bootstrap, history, stamp)
         _produce_all(bootstrap, [(b"k9", b"after the roll")], stamp + 2000)
     wait_for(lambda: _count(blue.bootstrap_servers) < 100, 90, "blue's log cleaner to compact audit.events")
-    syncs = Producer({"bootstrap.servers": blue.bootstrap_servers})
-    key, value = encode_sync(SyncKey("audit.events", 0), OffsetSync(0, 0))
-    syncs.produce(offset_syncs_topic("B"), key=key, value=value)
-    assert syncs.flush(30) == 0
-
-    flow = FlowSides(
-        "A->B",
-        {"bootstrap.servers": blue.bootstrap_servers},
-        {"bootstrap.servers": green.bootstrap_servers},
-        Strategy.ONE_WAY,
-    )
+    flow = _flow_with_syncs(blue.bootstrap_servers, green.bootstrap_servers, "audit.events", ((0, 0),))
     topic = TopicInfo("audit.events", 1, 1, {"cleanup.policy": "compact"})
     [sample] = sample_flow(flow, [topic], budget=50, timeout_s=15)
     assert sample.difference is None, sample
@@ -178,6 +157,16 @@ def test_a_compacted_topic_compacted_on_one_side_only_is_not_a_difference(kafka_
     _produce_all(green.bootstrap_servers, [(b"k1", b"altered")], stamp + 2000)
     [sample] = sample_flow(flow, [topic], budget=50, timeout_s=15)
     assert sample.difference is not None and "downstream offset 401" in sample.difference, sample
+
+
+def _flow_with_syncs(blue: str, green: str, topic: str, syncs: tuple[tuple[int, int], ...]) -> FlowSides:
+    """Flow A->B between the two clusters, with these (upstream, downstream) offset-syncs of `topic`:0 on blue."""
+    producer = Producer({"bootstrap.servers": blue})
+    for upstream, downstream in syncs:
+        key, value = encode_sync(SyncKey(topic, 0), OffsetSync(upstream, downstream))
+        producer.produce(offset_syncs_topic("B"), key=key, value=value)
+    assert producer.flush(30) == 0
+    return FlowSides("A->B", {"bootstrap.servers": blue}, {"bootstrap.servers": green}, Strategy.ONE_WAY)
 
 
 def _produce_all(bootstrap: str, records: list[tuple[bytes, bytes]], timestamp_ms: int) -> None:
