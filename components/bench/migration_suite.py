@@ -67,9 +67,7 @@ def run(work_dir: Path, say: Callable[[str], None]) -> MigrationRun:
     options = RehearsalOptions(Strategy.ONE_WAY, work_dir, rollback_drill=False, restart_drill=True, stray_drill=False)
     result: RunResult = rehearse(options, say)
     if result.error or result.check is None or result.check.totals.lost:
-        raise RuntimeError(
-            f"the migration walk B3 and B6 measure did not finish clean: {result.error or 'lost records'}"
-        )
+        raise RuntimeError(f"the migration walk B3 and B6 measure did not finish clean: {_unclean(result)}")
     gates = dev_stack_config()["gates"]
     return MigrationRun(
         phases=result.phases,
@@ -79,6 +77,18 @@ def run(work_dir: Path, say: Callable[[str], None]) -> MigrationRun:
         soak_s=float(gates["soakSeconds"]),
         idle_window_s=float(gates["idleWindowSeconds"]),
         backlog=sum(t.history.records for t in DEFAULT_TOPICS),
+    )
+
+
+def _unclean(result: RunResult) -> str:
+    """Why a walk is not clean: its error, else each (group, topic) that lost records, with a sample of their ids."""
+    if result.error or result.check is None:
+        return result.error or "the walk ended without a check of its records"
+    rows = [row for group in result.check.groups for row in group.topics if row.lost]
+    return "; ".join(
+        f"{row.group} lost {row.lost} of {row.produced} {row.topic} records (by cluster {row.lost_by_cluster}, "
+        f"e.g. {', '.join(row.lost_sample[:3])})"
+        for row in rows
     )
 
 

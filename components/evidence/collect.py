@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
@@ -19,7 +21,14 @@ from kafka_migration.evidence.source_gaps import source_gaps
 from kafka_migration.evidence.topics import latest_timestamp_ms
 from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.desired import selected_topics
-from kafka_migration.planning.gate_evidence import Evidence, FlowEvidence, GroupActivity, ParitySample, PartitionLag
+from kafka_migration.planning.gate_evidence import (
+    Evidence,
+    FlowEvidence,
+    GroupActivity,
+    ParitySample,
+    PartitionLag,
+    SourceGap,
+)
 from kafka_migration.planning.gates import Gate
 from kafka_migration.planning.local_processes import Mm2Endpoints
 from kafka_migration.planning.naming import ConnectorKind, connector_name, offset_syncs_topic
@@ -43,6 +52,8 @@ class Collector:
         self.connect_url = mm2.connect_url if mm2 else None
         self.metrics_urls = mm2.metrics_urls if mm2 else ()
         self.rest_credentials_file = mm2.rest_credentials_file if mm2 else None
+        self.read_seconds: dict[str, float] = {}
+        """Seconds each part of the last `collect` took to read (the benchmark's B4 shows where the time goes)."""
 
     def collect(
         self,
@@ -54,11 +65,11 @@ class Collector:
     ) -> Evidence:
         """Evidence for `gates`, about the flows currently running (`A->B`, `B->A`)."""
         need = set(gates)
-        green = (
-            self.green_inventory()
-            if need & {Gate.GREEN_HEALTHY, Gate.DISTINCT_CLUSTERS, Gate.TOPIC_PARITY, Gate.ACL_PARITY}
-            else None
-        )
+        self.read_seconds = {}
+        green = None
+        if need & {Gate.GREEN_HEALTHY, Gate.DISTINCT_CLUSTERS, Gate.TOPIC_PARITY, Gate.ACL_PARITY}:
+            with self._timed("green inventory"):
+                green = self.green_inventory()
         flow_gates = {
             Gate.REPLICATION_LAG,
             Gate.REPLICATION_DRAINED,
@@ -66,15 +77,27 @@ class Collector:
             Gate.MM2_HEALTHY,
             Gate.SOURCE_INTACT,
         }
-        flow_evidence = {f: self.flow(f, blue) for f in flows} if need & flow_gates else {}
-        parity = self.parity(blue, flows) if Gate.DATA_PARITY in need else ()
-        groups = self.blue_groups() if need & {Gate.BLUE_CONSUMERS_READ_GREEN, Gate.BLUE_IDLE} else {}
-        writes = self.blue_writes(blue) if Gate.BLUE_IDLE in need else None
-        gaps, covered = (
-            source_gaps(self.cfg, self.conf, flows, blue, self.timeout, history)
-            if Gate.SOURCE_INTACT in need
-            else ((), {})
-        )
+        flow_evidence = {}
+        if need & flow_gates:
+            with self._timed("flows (lag, heartbeats, MM2)"):
+                flow_evidence = {f: self.flow(f, blue) for f in flows}
+        parity: tuple[ParitySample, ...] = ()
+        if Gate.DATA_PARITY in need:
+            with self._timed("data parity"):
+                parity = self.parity(blue, flows)
+        groups: dict[str, GroupActivity] = {}
+        if need & {Gate.BLUE_CONSUMERS_READ_GREEN, Gate.BLUE_IDLE}:
+            with self._timed("blue groups"):
+                groups = self.blue_groups()
+        writes = None
+        if Gate.BLUE_IDLE in need:
+            with self._timed("blue writes"):
+                writes = self.blue_writes(blue)
+        gaps: tuple[SourceGap, ...] = ()
+        covered: dict[str, dict[str, int]] = {}
+        if Gate.SOURCE_INTACT in need:
+            with self._timed("source gaps"):
+                gaps, covered = source_gaps(self.cfg, self.conf, flows, blue, self.timeout, history)
         return Evidence(
             time.time(),
             blue,
@@ -88,6 +111,14 @@ class Collector:
             source_gaps=gaps,
             source_covered=covered,
         )
+
+    @contextlib.contextmanager
+    def _timed(self, part: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.read_seconds[part] = time.perf_counter() - started
 
     def green_inventory(self) -> ClusterInventory | None:
         try:

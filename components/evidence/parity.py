@@ -33,7 +33,6 @@ from kafka_migration.planning.parity_comparison import (
 
 READ_SLACK = 20
 """Records read beyond a window's share: room for copies delivered twice and records compacted on one side."""
-BATCH = 500
 EARLIER_READ = 5000
 """Source records read at most before a window to recognise copies MM2 delivered again after a restart (it
 restarts from its last committed source offset: our workers commit every second, `offset.flush.interval.ms`)."""
@@ -107,17 +106,21 @@ class _Side:
         out: list[Record] = []
         deadline = time.monotonic() + self.timeout_s
         try:
+            # One message at a time: a batch (`consume`) returns only when full or at its timeout, so a read
+            # reaching the partition's end would wait out the timeout before seeing the end.
             while len(out) < limit and (left := deadline - time.monotonic()) > 0:
-                for msg in self.consumer.consume(min(BATCH, limit - len(out)), timeout=min(left, 1.0)):
-                    if self._at_end(msg):
-                        return out
-                    # Anything before what was already taken was fetched for an earlier read of the partition.
-                    next_offset = out[-1][0] + 1 if out else start
-                    if not self._ours(msg) or offset_of(msg) < next_offset:
-                        continue
-                    if stop is not None and offset_of(msg) >= stop:
-                        return out
-                    out.append((offset_of(msg), record_id(msg)))
+                msg = self.consumer.poll(min(left, 1.0))
+                if msg is None:
+                    continue
+                if self._at_end(msg):
+                    return out
+                # Anything before what was already taken was fetched for an earlier read of the partition.
+                next_offset = out[-1][0] + 1 if out else start
+                if not self._ours(msg) or offset_of(msg) < next_offset:
+                    continue
+                if stop is not None and offset_of(msg) >= stop:
+                    return out
+                out.append((offset_of(msg), record_id(msg)))
             return out
         finally:
             self.consumer.unassign()

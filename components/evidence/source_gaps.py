@@ -118,21 +118,24 @@ def _count_span(consumer: Consumer, span: list[Skip], deadline: float) -> dict[S
     counts = dict.fromkeys(span, 0)
     consumer.assign([TopicPartition(topic, partition, span[0].first)])
     try:
-        while time.monotonic() < deadline:
-            for msg in consumer.consume(500, max(0.0, min(1.0, deadline - time.monotonic()))):
-                if msg.error():
-                    code = error_code(msg)
-                    if code == KafkaError._PARTITION_EOF:
-                        return counts
-                    if code == KafkaError._AUTO_OFFSET_RESET:
-                        return None  # the range went below the log start while it was read
-                    continue
-                offset = offset_of(msg)
-                if offset >= end:
+        # One message at a time: a batch (`consume`) would wait out its timeout at the partition's end.
+        while (left := deadline - time.monotonic()) > 0:
+            msg = consumer.poll(min(1.0, left))
+            if msg is None:
+                continue
+            if msg.error():
+                code = error_code(msg)
+                if code == KafkaError._PARTITION_EOF:
                     return counts
-                skip = span[bisect.bisect_right(firsts, offset) - 1]
-                if offset <= skip.last:
-                    counts[skip] += 1
+                if code == KafkaError._AUTO_OFFSET_RESET:
+                    return None  # the range went below the log start while it was read
+                continue
+            offset = offset_of(msg)
+            if offset >= end:
+                return counts
+            skip = span[bisect.bisect_right(firsts, offset) - 1]
+            if offset <= skip.last:
+                counts[skip] += 1
         return None
     finally:
         consumer.unassign()

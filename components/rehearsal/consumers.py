@@ -149,6 +149,8 @@ class ConsumerClient(RoutedClient):
         self._assigned: set[tuple[str, int]] = set()
         self._next_assign_check = 0.0
         self._last_consumed_at: float | None = None
+        self.read_at = time.monotonic()
+        """Monotonic time of the last read that returned records (history included): whether a drain progresses."""
         self._pause_from: float | None = None
         self._pause_cause = "move"
         self._restart_requested = threading.Event()
@@ -260,6 +262,8 @@ class ConsumerClient(RoutedClient):
         if self._fatal is not None:
             self._restart()
             return
+        if recorded:
+            self.read_at = time.monotonic()
         if self.history_per_s is not None:
             self._history_resume_at = time.monotonic() + (self._history_read - history_before) / self.history_per_s
         if any(recorded):

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from kafka_migration.bench.cpu import CpuTicks, CpuUse, cpu_use, parse_machine_ticks, parse_process_ticks
+from kafka_migration.bench.gate_suite import GateTiming, b4_ratios
 from kafka_migration.bench.latency import Latencies, LatencyRun, b2_ratio
 from kafka_migration.bench.migration_suite import HANDOFF, RESTART, MigrationRun, b3_ratio, b6_ratio
 from kafka_migration.bench.perf_tools import parse_consumer_output, parse_producer_output
@@ -140,3 +141,26 @@ def test_b6_sets_the_walk_against_copying_the_backlog_and_the_configured_waits()
     ratio = b6_ratio(run, b1_rate=48_000)
     assert (ratio.measured, ratio.baseline) == (190.0, 48.0)
     assert ratio.met is False and "178 s, median 46 s a step" in ratio.cause
+
+
+def test_b4_reads_the_ratio_at_the_largest_size_and_growth_against_the_partitions() -> None:
+    small = GateTiming(1_000, 10.0, 2.0, {"data parity": 6.0}, {"records": 1.0, "offsets": 1.0}, 40, 30.0, 1_000)
+    large = GateTiming(
+        10_000,
+        150.0,
+        10.0,
+        {"data parity": 120.0, "flows (lag, heartbeats, MM2)": 25.0},
+        {"records": 6.0},
+        40,
+        90.0,
+        9_990,
+    )
+    b4, growth = b4_ratios([small, large])
+    assert (b4.value, b4.met) == (15.0, False)
+    assert b4.cause.startswith("the gates' slowest reads: data parity 120.0 s, flows (lag, heartbeats, MM2) 25.0 s")
+    assert "the raw reads of the same data: records 6.0 s" in b4.cause
+    assert b4.raw["gates data parity s"] == 120.0
+    assert (growth.value, growth.met) == (1.5, False)  # 15x the time for 10x the partitions
+    fast = GateTiming(10_000, 12.0, 10.0, {}, {}, 40, 90.0, 10_000)
+    b4, growth = b4_ratios([small, fast])
+    assert (b4.met, b4.cause, growth.met) == (True, "", True)
