@@ -16,11 +16,10 @@ Both run at 1,000 and 10,000 partitions: the ratio at 10,000, and how the gates'
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -32,7 +31,8 @@ from kafka_migration.bench.ratios import Ratio
 from kafka_migration.bench.replication import STRATEGY, BenchClusters, CopySettings, connect_group, start_copy
 from kafka_migration.config.clients import ClientRole
 from kafka_migration.config.model import MigrationConfig
-from kafka_migration.evidence.collect import Collector
+from kafka_migration.evidence.clients import client_config
+from kafka_migration.evidence.collect import Collector, timed
 from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.inventory import read_inventory
 from kafka_migration.evidence.metrics import scrape
@@ -88,7 +88,7 @@ def _measure(clusters: BenchClusters, partitions: int, progress: Callable[[str],
     _create(blue_conf, topics)
     # The stack's topic mirror creates green's copies, one resource per topic. MM2 would create them all in one
     # request, which KRaft refuses beyond 10,000 partitions ("excessively large batch operation"), at every refresh.
-    _create(green_conf, {remote_topic(STRATEGY, "A", t): n for t, n in topics.items()})
+    _create(green_conf, _copies(topics))
     _seed(blue_conf, topics)
     settings = CopySettings()
     with connect_group(clusters, f"bench-{prefix}", 1, settings) as [worker]:
@@ -107,6 +107,11 @@ def _measure(clusters: BenchClusters, partitions: int, progress: Callable[[str],
     return GateTiming(partitions, gates_s, raw_s, gate_parts, raw_parts, verdicts, copied_s, synced)
 
 
+def _copies(topics: dict[str, int]) -> dict[str, int]:
+    """Green's copy of each of blue's `topics` (`A.<topic>`), with its partitions."""
+    return {remote_topic(STRATEGY, "A", t): n for t, n in topics.items()}
+
+
 def _create(conf: dict[str, Any], topics: dict[str, int], per_request: int = 10) -> None:
     """Topics created `per_request` at a time (KRaft refuses a request of more than 10,000 records)."""
     admin = AdminClient(conf)
@@ -117,7 +122,7 @@ def _create(conf: dict[str, Any], topics: dict[str, int], per_request: int = 10)
             future.result(timeout=300)
 
 
-Record = tuple[str, int, int]
+SeedRecord = tuple[str, int, int]
 """A seed record: topic, partition and its number in the partition."""
 
 
@@ -125,7 +130,7 @@ def _seed(conf: dict[str, Any], topics: dict[str, int], attempts: int = 5) -> No
     """`RECORDS_PER_PARTITION` small records in every partition; records refused (a partition not known yet) again."""
     producer = Producer({**conf, "linger.ms": 20, "enable.idempotence": True})
     pending = [(t, p, n) for t, count in topics.items() for p in range(count) for n in range(RECORDS_PER_PARTITION)]
-    refused: dict[Record, str] = {}
+    refused: dict[SeedRecord, str] = {}
     for _ in range(attempts):
         refused.clear()
         for record in pending:
@@ -142,7 +147,7 @@ def _seed(conf: dict[str, Any], topics: dict[str, int], attempts: int = 5) -> No
     raise RuntimeError(f"B4's seed: {len(refused):,} records refused {attempts} times: {sorted(set(refused.values()))}")
 
 
-def _note_refusal(refused: dict[Record, str], record: Record, err: KafkaError | None, _msg: Message) -> None:
+def _note_refusal(refused: dict[SeedRecord, str], record: SeedRecord, err: KafkaError | None, _msg: Message) -> None:
     if err is not None:
         refused[record] = str(err)
 
@@ -153,15 +158,15 @@ def _wait_copied(blue_conf: dict[str, Any], green_conf: dict[str, Any], topics: 
     MM2 fires at most a few offset-syncs at once and keeps the rest pending until its next
     records or offset commit, so once the copy is idle a few partitions may stay unsynced.
     """
-    copies = {remote_topic(STRATEGY, "A", t): n for t, n in topics.items()}
+    copies = _copies(topics)
     want = sum(topics.values()) * RECORDS_PER_PARTITION
     deadline = time.monotonic() + COPY_TIMEOUT_S
     synced, steady_since = -1, time.monotonic()
     while True:
         try:
-            on_green = sum(_ends(green_conf, copies).values()) if _exist(green_conf, copies) else 0
+            on_green = sum(_ends(green_conf, copies).values())
             syncs = read_offset_syncs(blue_conf, offset_syncs_topic("B"), READ_TIMEOUT_S)
-        except KafkaException:  # copies MM2 created a moment ago may have no leader yet
+        except KafkaException:  # copies created a moment ago may have no leader yet
             on_green, syncs = 0, {}
         last = RECORDS_PER_PARTITION - 1
         now_synced = sum(1 for k, h in syncs.items() if k.topic in topics and h.syncs[-1].upstream >= last)
@@ -176,10 +181,6 @@ def _wait_copied(blue_conf: dict[str, Any], green_conf: dict[str, Any], topics: 
                 f"{synced:,} of {sum(topics.values()):,} partitions were synced to their end"
             )
         time.sleep(2)
-
-
-def _exist(conf: dict[str, Any], topics: dict[str, int]) -> bool:
-    return set(topics) <= set(AdminClient(conf).list_topics(timeout=30).topics)
 
 
 def _partitions(topics: dict[str, int]) -> list[TopicPartition]:
@@ -219,8 +220,7 @@ def _stack_config(clusters: BenchClusters, prefix: str, topics: list[str]) -> Mi
 def _time_gates(cfg: MigrationConfig, endpoints: Mm2Endpoints) -> tuple[float, dict[str, float], int]:
     """Seconds to read blue, collect every gate's evidence and judge every step; the parts; the verdicts made."""
     started = time.perf_counter()
-    blue_conf = {"bootstrap.servers": cfg.blue.bootstrap_servers}
-    blue = read_inventory(blue_conf, READ_TIMEOUT_S)
+    blue = read_inventory(client_config(cfg.blue), READ_TIMEOUT_S)
     inventory_s = time.perf_counter() - started
     collector = Collector(cfg, endpoints)
     flows = [f"{cfg.blue.alias}->{cfg.green.alias}"]
@@ -233,15 +233,6 @@ def _time_gates(cfg: MigrationConfig, endpoints: Mm2Endpoints) -> tuple[float, d
     return elapsed, parts, verdicts
 
 
-@contextlib.contextmanager
-def _timed(parts: dict[str, float], name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        parts[name] = time.perf_counter() - started
-
-
 def _raw_reads(
     cfg: MigrationConfig,
     endpoints: Mm2Endpoints,
@@ -250,24 +241,24 @@ def _raw_reads(
     topics: dict[str, int],
 ) -> dict[str, float]:
     """The data the gates read, each piece read once with the fewest calls; seconds per piece."""
-    copies = {remote_topic(STRATEGY, "A", t): n for t, n in topics.items()}
+    copies = _copies(topics)
     since_ms = int((time.time() - cfg.gates.idle_window_seconds) * 1000)
     parts: dict[str, float] = {}
-    with _timed(parts, "inventories"):
+    with timed(parts, "inventories"):
         read_inventory(blue_conf, READ_TIMEOUT_S)
         read_inventory(green_conf, READ_TIMEOUT_S)
-    with _timed(parts, "offsets"):
+    with timed(parts, "offsets"):
         for conf, names in ((blue_conf, topics), (green_conf, copies)):
             _list_offsets(conf, names, OffsetSpec.earliest())
             _list_offsets(conf, names, OffsetSpec.latest())
         _list_offsets(blue_conf, topics, OffsetSpec.for_timestamp(since_ms))
-    with _timed(parts, "offset-syncs and heartbeats"):
+    with timed(parts, "offset-syncs and heartbeats"):
         read_offset_syncs(blue_conf, offset_syncs_topic("B"), READ_TIMEOUT_S)
         latest_timestamp_ms(green_conf, "A.heartbeats", READ_TIMEOUT_S)
-    with _timed(parts, "records"):
+    with timed(parts, "records"):
         _read_every_record(blue_conf, topics)
         _read_every_record(green_conf, copies)
-    with _timed(parts, "groups, connectors, metrics"):
+    with timed(parts, "groups, connectors, metrics"):
         ids = [c.consumer_group_id for c in cfg.clients_of(ClientRole.CONSUMER)]
         admin = AdminClient(blue_conf)  # held while its futures resolve
         for future in admin.describe_consumer_groups(ids, request_timeout=READ_TIMEOUT_S).values():
@@ -280,14 +271,13 @@ def _raw_reads(
     return parts
 
 
-def _read_every_record(conf: dict[str, Any], topics: dict[str, int]) -> int:
+def _read_every_record(conf: dict[str, Any], topics: dict[str, int]) -> None:
     """Every committed record of every partition of `topics`, read by one consumer in one pass."""
     ends = _ends(conf, topics)
     consumer = Consumer(
         {**conf, "group.id": "kafkamig-bench-b4", "enable.auto.commit": False, "isolation.level": "read_committed"}
     )
     pending = {key for key, end in ends.items() if end > 0}
-    read = 0
     try:
         consumer.assign([TopicPartition(t, p, 0) for t, p in sorted(ends)])
         deadline = time.monotonic() + READ_TIMEOUT_S
@@ -297,11 +287,9 @@ def _read_every_record(conf: dict[str, Any], topics: dict[str, int]) -> int:
             for msg in consumer.consume(10_000, timeout=1):
                 if msg.error():
                     continue
-                read += 1
                 key = (msg.topic() or "", partition_of(msg))
                 if offset_of(msg) + 1 >= ends.get(key, 0):
                     pending.discard(key)
-        return read
     finally:
         consumer.close()
 

@@ -33,6 +33,17 @@ from kafka_migration.planning.gates import Gate
 from kafka_migration.planning.local_processes import Mm2Endpoints
 from kafka_migration.planning.naming import ConnectorKind, connector_name, offset_syncs_topic
 
+
+@contextlib.contextmanager
+def timed(seconds: dict[str, float], part: str) -> Iterator[None]:
+    """Record in `seconds[part]` how long the block took."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[part] = time.perf_counter() - started
+
+
 LAG_SETTLE_S = 10.0
 """How long a lag reading may wait for MM2's delayed offset-syncs (flushed every second) to land."""
 
@@ -68,7 +79,7 @@ class Collector:
         self.read_seconds = {}
         green = None
         if need & {Gate.GREEN_HEALTHY, Gate.DISTINCT_CLUSTERS, Gate.TOPIC_PARITY, Gate.ACL_PARITY}:
-            with self._timed("green inventory"):
+            with timed(self.read_seconds, "green inventory"):
                 green = self.green_inventory()
         flow_gates = {
             Gate.REPLICATION_LAG,
@@ -79,24 +90,24 @@ class Collector:
         }
         flow_evidence = {}
         if need & flow_gates:
-            with self._timed("flows (lag, heartbeats, MM2)"):
+            with timed(self.read_seconds, "flows (lag, heartbeats, MM2)"):
                 flow_evidence = {f: self.flow(f, blue) for f in flows}
         parity: tuple[ParitySample, ...] = ()
         if Gate.DATA_PARITY in need:
-            with self._timed("data parity"):
+            with timed(self.read_seconds, "data parity"):
                 parity = self.parity(blue, flows)
         groups: dict[str, GroupActivity] = {}
         if need & {Gate.BLUE_CONSUMERS_READ_GREEN, Gate.BLUE_IDLE}:
-            with self._timed("blue groups"):
+            with timed(self.read_seconds, "blue groups"):
                 groups = self.blue_groups()
         writes = None
         if Gate.BLUE_IDLE in need:
-            with self._timed("blue writes"):
+            with timed(self.read_seconds, "blue writes"):
                 writes = self.blue_writes(blue)
         gaps: tuple[SourceGap, ...] = ()
         covered: dict[str, dict[str, int]] = {}
         if Gate.SOURCE_INTACT in need:
-            with self._timed("source gaps"):
+            with timed(self.read_seconds, "source gaps"):
                 gaps, covered = source_gaps(self.cfg, self.conf, flows, blue, self.timeout, history)
         return Evidence(
             time.time(),
@@ -111,14 +122,6 @@ class Collector:
             source_gaps=gaps,
             source_covered=covered,
         )
-
-    @contextlib.contextmanager
-    def _timed(self, part: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.read_seconds[part] = time.perf_counter() - started
 
     def green_inventory(self) -> ClusterInventory | None:
         try:
