@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from confluent_kafka import Consumer, IsolationLevel, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from kafka_migration.bench.ratios import Ratio
@@ -36,6 +36,7 @@ from kafka_migration.evidence.collect import Collector, timed
 from kafka_migration.evidence.connect_rest import ConnectClient
 from kafka_migration.evidence.inventory import read_inventory
 from kafka_migration.evidence.metrics import scrape
+from kafka_migration.evidence.partition_reads import list_offsets
 from kafka_migration.evidence.records import offset_of, partition_of
 from kafka_migration.evidence.topics import latest_timestamp_ms, read_offset_syncs
 from kafka_migration.planning.gates import Gate, evaluate, known_topic_ids
@@ -189,10 +190,7 @@ def _partitions(topics: dict[str, int]) -> list[TopicPartition]:
 
 def _list_offsets(conf: dict[str, Any], topics: dict[str, int], spec: OffsetSpec) -> dict[tuple[str, int], int]:
     """One ListOffsets request set for every partition of `topics`, as a `read_committed` reader sees them."""
-    admin = AdminClient(conf)
-    wanted = {tp: spec for tp in _partitions(topics)}
-    futures = admin.list_offsets(wanted, isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=READ_TIMEOUT_S)
-    return {(tp.topic, tp.partition): f.result(timeout=READ_TIMEOUT_S).offset for tp, f in futures.items()}
+    return list_offsets(conf, [(tp.topic, tp.partition) for tp in _partitions(topics)], spec, READ_TIMEOUT_S)
 
 
 def _ends(conf: dict[str, Any], topics: dict[str, int]) -> dict[tuple[str, int], int]:

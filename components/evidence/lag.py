@@ -5,13 +5,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 
 from kafka_migration.evidence.clients import committed_reader
-from kafka_migration.evidence.records import error_code, offset_of
+from kafka_migration.evidence.partition_reads import (
+    PartitionKey,
+    ReadRequest,
+    list_offsets,
+    read_many,
+    watermark_alone,
+    watermarks,
+)
+from kafka_migration.evidence.records import offset_of
 from kafka_migration.evidence.topics import partition_watermarks, read_offset_syncs
 from kafka_migration.planning.gate_evidence import PartitionLag
-from kafka_migration.planning.offsets import SyncKey
+from kafka_migration.planning.offsets import SyncHistory, SyncKey
 
 
 def partition_lags(
@@ -24,44 +33,53 @@ def partition_lags(
     copy (lag 0). What was copied is the newest offset-sync in `syncs_topic`.
     """
     syncs = read_offset_syncs(source_conf, syncs_topic, timeout_s)
+    keys = [(topic, p) for topic, partitions in topics.items() for p in range(partitions)]
+    marks = watermarks(source_conf, keys, timeout_s)
     consumer = committed_reader(source_conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
+        marks |= {key: watermark_alone(consumer, key, timeout_s) for key in keys if key not in marks}
+        copied = {key: _copied_through(syncs.get(SyncKey(*key))) for key in keys}
+        copied_next = {key: _next_to_copy(copied[key], marks[key].low) for key in keys}
+        oldest = _first_visible(consumer, {k: n for k, n in copied_next.items() if marks[k].high > n}, timeout_s)
         out = []
-        for topic, partitions in topics.items():
-            for p in range(partitions):
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
-                history = syncs.get(SyncKey(topic, p))
-                through = history.syncs[-1].upstream if history and history.syncs else None
-                copied_next = low if through is None else max(through + 1, low)
-                oldest = _first_visible(consumer, topic, p, copied_next, timeout_s) if high > copied_next else None
-                lag = 0 if oldest is None else max(0, high - oldest[0])
-                seconds = 0.0 if oldest is None else max(0.0, time.time() - oldest[1] / 1000)
-                out.append(PartitionLag(topic, p, low, high, through, lag, seconds))
+        for key in keys:
+            first = oldest.get(key)
+            lag = 0 if first is None else max(0, marks[key].high - first[0])
+            seconds = 0.0 if first is None else max(0.0, time.time() - first[1] / 1000)
+            out.append(PartitionLag(*key, marks[key].low, marks[key].high, copied[key], lag, seconds))
         return out
     finally:
         consumer.close()
 
 
+def _copied_through(history: SyncHistory | None) -> int | None:
+    """The source offset of the newest offset-sync: MM2 copied up to and including it."""
+    return history.syncs[-1].upstream if history and history.syncs else None
+
+
+def _next_to_copy(copied_through: int | None, log_start: int) -> int:
+    """The first offset MM2 has not copied yet, no lower than the log start."""
+    return log_start if copied_through is None else max(copied_through + 1, log_start)
+
+
 def _first_visible(
-    consumer: Consumer, topic: str, partition: int, offset: int, timeout_s: float
-) -> tuple[int, int] | None:
-    """Offset and timestamp (ms) of the first committed record at or after `offset`; None when there is none."""
-    consumer.assign([TopicPartition(topic, partition, offset)])
-    try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            msg = consumer.poll(max(0.0, deadline - time.monotonic()))
-            if msg is None:
-                break
-            if msg.error():
-                if error_code(msg) == KafkaError._PARTITION_EOF:
-                    return None
-                continue
-            return offset_of(msg), msg.timestamp()[1]
-        # Unread within the timeout: count the whole tail as lag rather than call it copied.
-        return offset, int(time.time() * 1000)
-    finally:
-        consumer.unassign()
+    consumer: Consumer, starts: dict[PartitionKey, int], timeout_s: float
+) -> dict[PartitionKey, tuple[int, int]]:
+    """Offset and timestamp (ms) of the first committed record at or after each start; absent when there is none.
+
+    A partition not read within the timeout counts from its start, now: its whole tail is lag
+    rather than called copied.
+    """
+    requests = [ReadRequest(topic, partition, start, 1) for (topic, partition), start in starts.items()]
+    done = read_many(consumer, requests, timeout_s)
+    out = {}
+    for request in requests:
+        records = done.get(request)
+        if records is None:
+            out[request.key] = (request.start, int(time.time() * 1000))
+        elif records:
+            out[request.key] = (offset_of(records[0]), records[0].timestamp()[1])
+    return out
 
 
 def writes_since(conf: dict[str, Any], topics: dict[str, int], since_ms: int, timeout_s: float) -> dict[str, int]:
@@ -76,11 +94,12 @@ def writes_since(conf: dict[str, Any], topics: dict[str, int], since_ms: int, ti
     try:
         wanted = [TopicPartition(t, p, since_ms) for t, n in sorted(topics.items()) for p in range(n)]
         firsts = consumer.offsets_for_times(wanted, timeout=timeout_s) if wanted else []
+        since = {(tp.topic, tp.partition): tp.offset for tp in firsts if tp.offset >= 0}  # -1: none at or after
+        ends = list_offsets(conf, since, OffsetSpec.latest(), timeout_s)
         written = dict.fromkeys(topics, 0)
-        for tp in firsts:
-            if tp.offset >= 0:  # -1: no record at or after the time
-                end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=timeout_s)[1]
-                written[tp.topic] += end - tp.offset
+        for key, first in since.items():
+            end = ends[key] if key in ends else watermark_alone(consumer, key, timeout_s).high
+            written[key[0]] += end - first
         return written
     finally:
         consumer.close()
@@ -95,16 +114,16 @@ def uncopied_below(
     sync and the end counts only if a `read_committed` reader sees a record there.
     """
     syncs = read_offset_syncs(source_conf, syncs_topic, timeout_s)
+    lows = list_offsets(source_conf, ends, OffsetSpec.earliest(), timeout_s)
     consumer = committed_reader(source_conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
-        out = {}
-        for (topic, partition), end in sorted(ends.items()):
-            history = syncs.get(SyncKey(topic, partition))
-            low = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)[0]
-            copied_next = max(low, history.syncs[-1].upstream + 1 if history and history.syncs else 0)
-            oldest = _first_visible(consumer, topic, partition, copied_next, timeout_s) if end > copied_next else None
-            out[(topic, partition)] = 0 if oldest is None or oldest[0] >= end else end - oldest[0]
-        return out
+        lows |= {key: watermark_alone(consumer, key, timeout_s).low for key in ends if key not in lows}
+        copied_next = {key: _next_to_copy(_copied_through(syncs.get(SyncKey(*key))), lows[key]) for key in ends}
+        oldest = _first_visible(consumer, {k: n for k, n in copied_next.items() if ends[k] > n}, timeout_s)
+        return {
+            key: 0 if key not in oldest or oldest[key][0] >= end else end - oldest[key][0]
+            for key, end in sorted(ends.items())
+        }
     finally:
         consumer.close()
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from kafka_migration.config.model import Strategy
 from kafka_migration.evidence.clients import committed_reader
+from kafka_migration.evidence.partition_reads import ReadRequest, read_many, watermarks
 from kafka_migration.evidence.records import offset_of, record_id
 from kafka_migration.evidence.topics import read_offset_syncs
 from kafka_migration.planning.cluster_inventory import TopicInfo
@@ -23,6 +24,7 @@ from kafka_migration.planning.naming import offset_syncs_topic, remote_topic
 from kafka_migration.planning.offsets import OffsetSync, RecordId, SyncHistory, SyncKey
 from kafka_migration.planning.parity_comparison import (
     EMPTY,
+    WINDOWS,
     Comparison,
     Record,
     Window,
@@ -30,12 +32,15 @@ from kafka_migration.planning.parity_comparison import (
     compare_in_order,
     plan_windows,
 )
+from kafka_migration.planning.placement import Watermark
 
 READ_SLACK = 20
 """Records read beyond a window's share: room for copies delivered twice and records compacted on one side."""
 EARLIER_READ = 5000
 """Source records read at most before a window to recognise copies MM2 delivered again after a restart (it
 restarts from its last committed source offset: our workers commit every second, `offset.flush.interval.ms`)."""
+READ_AHEAD_RECORDS = 50_000
+"""Records read ahead of a comparison at most, per side: partitions are compared in chunks whose windows fit."""
 COMPACTED_READ = 20_000
 """Records read at most on each side of a window of a compacted topic to find where both sides hold the same
 record again: each cluster compacts on its own, so one side may lack thousands of superseded values the other
@@ -59,7 +64,12 @@ class FlowSides:
 
 
 def sample_flow(flow: FlowSides, topics: Sequence[TopicInfo], budget: int, timeout_s: float) -> list[ParitySample]:
-    """Every partition of `topics` (named as on the flow's source), up to `budget` records compared on each."""
+    """Every partition of `topics` (named as on the flow's source), up to `budget` records compared on each.
+
+    Both sides' watermarks are read for all partitions at once, and the windows' reads of a
+    chunk of partitions ahead of comparing them (`_read_ahead`); what that missed is read
+    partition by partition.
+    """
     source, target = flow.aliases
     partitions = [(t, p) for t in topics for p in range(t.partitions)]
     try:
@@ -67,19 +77,27 @@ def sample_flow(flow: FlowSides, topics: Sequence[TopicInfo], budget: int, timeo
     except (KafkaException, TimeoutError) as err:
         reason = f"the offset-syncs on {source} cannot be read: {err}"
         return [ParitySample(flow.name, t.name, p, unsampled=reason) for t, p in partitions]
+    copies = {t.name: remote_topic(flow.strategy, source, t.name) for t in topics}
+    up_marks = watermarks(flow.source_conf, [(t.name, p) for t, p in partitions], timeout_s)
+    down_marks = watermarks(flow.target_conf, [(copies[t.name], p) for t, p in partitions], timeout_s)
     upstream, downstream = committed_reader(flow.source_conf, "parity"), committed_reader(flow.target_conf, "parity")
+    samples: list[ParitySample] = []
     try:
-        return [
-            _sample_partition(
-                ParitySample(flow.name, t.name, p),
-                _Side(upstream, t.name, p, timeout_s),
-                _Side(downstream, remote_topic(flow.strategy, source, t.name), p, timeout_s),
-                syncs.get(SyncKey(t.name, p)),
-                budget,
-                "compact" in t.configs.get("cleanup.policy", ""),
-            )
-            for t, p in partitions
-        ]
+        size = max(1, READ_AHEAD_RECORDS // (budget + READ_SLACK))
+        for chunk in (partitions[i : i + size] for i in range(0, len(partitions), size)):
+            pairs = [
+                _Pair(
+                    ParitySample(flow.name, t.name, p),
+                    _Side(upstream, t.name, p, timeout_s, up_marks.get((t.name, p))),
+                    _Side(downstream, copies[t.name], p, timeout_s, down_marks.get((copies[t.name], p))),
+                    syncs.get(SyncKey(t.name, p)),
+                    "compact" in t.configs.get("cleanup.policy", ""),
+                )
+                for t, p in chunk
+            ]
+            _read_ahead(pairs, budget, timeout_s)
+            samples += [_sample_partition(pair, budget) for pair in pairs]
+        return samples
     finally:
         upstream.close()
         downstream.close()
@@ -93,8 +111,14 @@ class _Side:
     topic: str
     partition: int
     timeout_s: float
+    marks: Watermark | None = None
+    """Log start and end, when read with other partitions' (else read on first use)."""
+    read_ahead: dict[tuple[int, int, int | None], list[Record]] = field(default_factory=dict)
+    """Reads done with other partitions' ahead of the comparison, by (start, limit, stop)."""
 
     def watermarks(self) -> tuple[int, int]:
+        if self.marks is not None:
+            return self.marks.low, self.marks.high
         low, high = self.consumer.get_watermark_offsets(
             TopicPartition(self.topic, self.partition), timeout=self.timeout_s
         )
@@ -102,6 +126,8 @@ class _Side:
 
     def read(self, start: int, limit: int, stop: int | None = None) -> list[Record]:
         """Up to `limit` records from `start` on (before offset `stop`), in order; fewer at the end or the timeout."""
+        if (ahead := self.read_ahead.pop((start, limit, stop), None)) is not None:
+            return ahead
         self.consumer.assign([TopicPartition(self.topic, self.partition, start)])
         out: list[Record] = []
         deadline = time.monotonic() + self.timeout_s
@@ -154,20 +180,84 @@ class _Side:
         raise KafkaException(error)
 
 
-def _sample_partition(
-    sample: ParitySample, up: _Side, down: _Side, history: SyncHistory | None, budget: int, compacted: bool
-) -> ParitySample:
+@dataclass(frozen=True)
+class _Pair:
+    """One partition of a flow: its source and its copy, and the offset-syncs between them."""
+
+    sample: ParitySample
+    up: _Side
+    down: _Side
+    history: SyncHistory | None
+    compacted: bool
+
+    def synced(self, up_low: int) -> list[OffsetSync]:
+        """The syncs of records still on the source."""
+        return [s for s in (self.history.syncs if self.history else []) if s.upstream >= up_low]
+
+
+def _comparable(synced: list[OffsetSync], down_low: int, down_high: int) -> list[OffsetSync]:
+    """The syncs whose copies are still on the target."""
+    return [s for s in synced if down_low <= s.downstream < down_high]
+
+
+def _read_ahead(pairs: list[_Pair], budget: int, timeout_s: float) -> None:
+    """The first read of every window of `pairs`, done together: window k of every partition in one pass per side.
+
+    With the first windows, the one-record read that tells an empty source partition from
+    one not synced yet (`_nothing_synced`). A partition whose watermarks were not read with
+    the others' is left to its own reads.
+    """
+    windows: dict[int, list[Window]] = {}
+    probes: list[tuple[_Side, ReadRequest]] = []
+    for pair in pairs:
+        up, down = pair.up.marks, pair.down.marks
+        if up is None or down is None:
+            continue
+        synced = pair.synced(up.low)
+        windows[id(pair)] = plan_windows(_comparable(synced, down.low, down.high), budget)
+        if not synced and up.high > up.low:
+            probes.append((pair.up, ReadRequest(pair.up.topic, pair.up.partition, up.low, 1)))
+    for k in range(WINDOWS):
+        reads = [(pair, windows[id(pair)][k]) for pair in pairs if len(windows.get(id(pair), ())) > k]
+        if not reads and not probes:
+            return
+        _read_sides([(pair.up, _upstream_read(pair.up, w)) for pair, w in reads] + probes, timeout_s)
+        _read_sides([(pair.down, _downstream_read(pair.down, w)) for pair, w in reads], timeout_s)
+        probes = []
+
+
+def _upstream_read(side: _Side, window: Window) -> ReadRequest:
+    reach = window.records + READ_SLACK
+    return ReadRequest(side.topic, side.partition, window.anchor.upstream, reach, window.stop_before)
+
+
+def _downstream_read(side: _Side, window: Window) -> ReadRequest:
+    return ReadRequest(side.topic, side.partition, window.anchor.downstream, window.records + READ_SLACK)
+
+
+def _read_sides(reads: list[tuple[_Side, ReadRequest]], timeout_s: float) -> None:
+    """Reads of one cluster's partitions (one per partition) in one pass; each finished one kept for its side."""
+    if not reads:
+        return
+    done = read_many(reads[0][0].consumer, [request for _side, request in reads], timeout_s)
+    for side, request in reads:
+        if request in done:
+            records = [(offset_of(msg), record_id(msg)) for msg in done[request]]
+            side.read_ahead[(request.start, request.limit, request.stop)] = records
+
+
+def _sample_partition(pair: _Pair, budget: int) -> ParitySample:
     """One partition: compared from syncs of records still on both sides, or why nothing could be."""
+    up, down, sample = pair.up, pair.down, pair.sample
     try:
         up_low, up_high = up.watermarks()
-        synced = [s for s in (history.syncs if history else []) if s.upstream >= up_low]
+        synced = pair.synced(up_low)
         if not synced:
             return replace(sample, unsampled=_nothing_synced(up, up_low, up_high))
-        down_low, down_high = down.watermarks()
-        syncs = [s for s in synced if down_low <= s.downstream < down_high]
+        syncs = _comparable(synced, *down.watermarks())
         if not syncs:
             return replace(sample, unsampled="no offset-sync names a record still on the target (deleted, re-created)")
-        result = _compare(up, down, syncs, budget, compacted)
+        result = _compare(up, down, syncs, budget, pair.compacted)
     except KafkaException as err:
         return replace(sample, unsampled=f"cannot be read: {err}")
     if not result.compared:

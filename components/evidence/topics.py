@@ -9,6 +9,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
+from kafka_migration.evidence.partition_reads import watermark_alone, watermarks
 from kafka_migration.evidence.records import offset_of, partition_of
 from kafka_migration.planning.offsets import (
     Checkpoint,
@@ -118,17 +119,15 @@ def latest_timestamp_ms(conf: dict[str, Any], topic: str, timeout_s: float) -> i
 def partition_watermarks(
     conf: dict[str, Any], topics: set[str], timeout_s: float = 10
 ) -> dict[tuple[str, int], Watermark]:
-    """Log start and end of every partition of `topics` (a missing topic has none), with one client."""
+    """Log start and end of every partition of `topics` (a missing topic has none), read together."""
     consumer = Consumer({**conf, "group.id": f"kafka-migration-reader-{uuid.uuid4()}", "enable.auto.commit": False})
     try:
-        out: dict[tuple[str, int], Watermark] = {}
+        keys = []
         for topic in sorted(topics):
             info = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-            if info is None or info.error is not None:
-                continue
-            for partition in sorted(info.partitions):
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-                out[(topic, partition)] = Watermark(int(low), int(high))
-        return out
+            if info is not None and info.error is None:
+                keys += [(topic, partition) for partition in sorted(info.partitions)]
+        marks = watermarks(conf, keys, timeout_s)
+        return {key: marks.get(key) or watermark_alone(consumer, key, timeout_s) for key in keys}
     finally:
         consumer.close()
