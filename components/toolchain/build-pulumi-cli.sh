@@ -13,23 +13,11 @@ if [ -x "$bin/pulumi" ] && "$bin/pulumi" version 2>/dev/null | grep -qx "$PULUMI
   exit 0
 fi
 mkdir -p "$bin"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
-go mod init kafkamig.local/pulumi-cli >/dev/null 2>&1
-modfile=$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@$PULUMI_CLI_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+# shellcheck source=go-wrapper.sh
+source "$here/go-wrapper.sh"
+wrapper_module pulumi-cli
 # Copy every replace whose target is a module (not a relative path).
-python3 - "$modfile" >>go.mod <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-lines = re.findall(r"^replace\s+(.+)$", text, re.M)
-for block in re.findall(r"^replace\s*\((.*?)^\)", text, re.M | re.S):
-    lines += [l.strip() for l in block.splitlines() if l.strip()]
-for line in lines:
-    if "=>" in line and not line.split("=>")[1].strip().startswith("."):
-        print("replace " + line)
-PY
+module_replaces "github.com/pulumi/pulumi/pkg/v3@$PULUMI_CLI_VERSION" modules >>go.mod
 go get "github.com/pulumi/pulumi/pkg/v3@$PULUMI_CLI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_CLI_VERSION"
 go build -trimpath -tags osusergo,grpcnotrace \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_CLI_VERSION" \

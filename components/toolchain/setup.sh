@@ -7,7 +7,9 @@
 #     PULUMI_HOME with `pulumi plugin install --file` (never downloaded);
 #   - Kafka's jars (brokers, tools, Connect, MirrorMaker 2, JMX exporter) via mvn;
 #   - with `setup.sh kubernetes` (or KAFKAMIG_WITH=kubernetes) also the kubernetes
-#     provider plugin, the slowest build, which only the Kubernetes runtime needs.
+#     provider plugin, the slowest build, which only the Kubernetes runtime needs, and
+#     etcd, kube-apiserver and kube-controller-manager (its garbage collector), the real
+#     API server its integration tests run against (one step builds both Kubernetes commands).
 # Each step prints one line with its elapsed time; a failed step prints where its log is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +63,8 @@ step "kafka provider plugin $KAFKA_PLUGIN_VERSION" build-kafka-provider.log inst
 if [[ "$extras" == *" kubernetes "* ]]; then
   step "kubernetes provider plugin $KUBERNETES_PLUGIN_VERSION" build-kubernetes-provider.log \
     "$here/build-kubernetes-provider.sh"
+  step "etcd $ETCD_VERSION" build-etcd.log "$here/build-etcd.sh"
+  step "kube-apiserver $KUBE_APISERVER_VERSION" build-kube-apiserver.log "$here/build-kube-apiserver.sh"
 fi
 
 fetch_jars() {

@@ -19,6 +19,13 @@ from kafka_migration.local_runtime.process import stop_all_under
 from kafka_migration.local_runtime.stack_harness import MigrationStack
 from kafka_migration.planning.local_processes import mm2_endpoints
 from tests.integration.estate import seed_blue, stack_config
+from tests.integration.kubernetes_walk import require_kubernetes_plugin
+
+
+@pytest.fixture(scope="session")
+def kubernetes_plugin(toolchain: None) -> None:
+    """The kubernetes provider plugin the Kubernetes runtime's walks need (fails loudly when it is not built)."""
+    require_kubernetes_plugin()
 
 
 @dataclass

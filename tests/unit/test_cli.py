@@ -103,7 +103,8 @@ def test_setup_runs_the_script_shipped_in_the_package() -> None:
     script = setup_script()
     assert script.is_file()
     assert (script.parent / "versions.env").is_file()
-    for name in ("build-pulumi-cli.sh", "build-langhost.sh", "build-kafka-provider.sh", "build-kubernetes-provider.sh"):
+    builds = ("pulumi-cli", "langhost", "kafka-provider", "kubernetes-provider", "etcd", "kube-apiserver")
+    for name in (f"build-{build}.sh" for build in builds):
         assert (script.parent / name).stat().st_mode & 0o111, f"{name} must be executable (setup.sh runs it)"
 
 

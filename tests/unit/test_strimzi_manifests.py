@@ -32,7 +32,7 @@ from kafka_migration.planning.strimzi_names import (
     hashed_name,
     manifest_key,
 )
-from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, metadata_errors
+from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS, CrdSchemas, cel_rules, metadata_errors
 from tests.unit.builders import make_config
 
 BLUE_PASSWORD = "blue-pw-7c1d9e"
@@ -169,6 +169,39 @@ def test_the_crd_check_is_not_vacuous(crds: CrdSchemas) -> None:
         "spec.state: 'on' is not one of ['paused', 'stopped', 'running']",
         "metadata.name: 'A->B.MirrorSourceConnector' is not a DNS subdomain name",
     ]
+
+
+def test_no_config_reaches_a_field_a_cel_rule_governs() -> None:
+    """The CRDs' CEL rules (`x-kubernetes-validations`) are the one check `CrdSchemas` cannot make.
+
+    They govern rack awareness, metrics configs and a KafkaUser's certificate validity, which
+    the config cannot express: no manifest of any step, strategy or security sets those
+    fields, so no config can break a rule (there is nothing for the config model to refuse).
+    `test_kubernetes_apiserver` shows a real API server refusing each rule's violation; a
+    manifest that starts setting such a field needs a config check for that rule first.
+    """
+    rules = cel_rules(STRIMZI_CRDS)
+    governed = {(r.api_version, r.kind, r.path) for r in rules}
+    assert ("kafka.strimzi.io/v1", "KafkaUser", ("spec", "authentication")) in governed
+    assert len(rules) == 14, [(r.kind, r.path, r.rule) for r in rules]  # a new Strimzi's rules need a look
+    reached_fields = set()
+    for strategy, security in itertools.product(["bidirectional", "one-way"], sorted(SECURITY)):
+        for step, manifests in walk(k8s_config(strategy, security)):
+            for m in manifests.all():
+                for api_version, kind, path in governed:
+                    if (m["apiVersion"], m["kind"]) != (api_version, kind):
+                        continue
+                    value: Any = m
+                    for name in path:
+                        value = value.get(name) if isinstance(value, dict) else None
+                    if value is None:
+                        continue
+                    if path[-1] == "authentication":  # set by us: only the type (and a password reference)
+                        assert set(value) <= {"type", "password"} and value["type"] != "tls", (step, m)
+                        reached_fields.add(path)
+                    else:
+                        raise AssertionError(f"{kind} {m['metadata']['name']} sets {'.'.join(path)}: {value}")
+    assert reached_fields == {("spec", "authentication")}
 
 
 # --- Names never depend on the phase -------------------------------------------------------------------------

@@ -6,7 +6,9 @@ says where they came from). The API server
 rejects what violates a CRD's `openAPIV3Schema` and silently *prunes* fields the schema
 does not know; `CrdSchemas` turns pruning into an error too, so that a misspelled field
 fails a test instead of vanishing from the cluster. CEL rules (`x-kubernetes-validations`)
-are not evaluated.
+are not evaluated here: `cel_rules` lists them with the fields they govern, so a test can
+show that no manifest of ours reaches one (the real API server of the integration tests
+evaluates them).
 """
 
 from __future__ import annotations
@@ -85,6 +87,39 @@ class CrdSchemas:
             for e in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
         ]
         return found + metadata_errors(manifest.get("metadata", {}))
+
+
+@dataclass(frozen=True)
+class CelRule:
+    """One `x-kubernetes-validations` rule of a CRD and the object field it is attached to."""
+
+    api_version: str
+    kind: str
+    path: tuple[str, ...]
+    """Property names from the object's root to the field (`("spec", "kafka", "rack")`)."""
+    rule: str
+    message: str
+
+
+def cel_rules(directory: Path = STRIMZI_CRDS) -> list[CelRule]:
+    """Every CEL rule of the served versions of the CRDs in `directory`, with where it applies."""
+    found: list[CelRule] = []
+
+    def visit(schema: dict[str, Any], api_version: str, kind: str, path: tuple[str, ...]) -> None:
+        for rule in schema.get("x-kubernetes-validations", []):
+            found.append(CelRule(api_version, kind, path, rule["rule"], rule.get("message", "")))
+        for name, sub in schema.get("properties", {}).items():
+            visit(sub, api_version, kind, (*path, name))
+        if isinstance(schema.get("items"), dict):
+            visit(schema["items"], api_version, kind, (*path, "[]"))
+
+    for path in sorted(directory.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text())["spec"]
+        for version in spec["versions"]:
+            if version.get("served"):
+                api_version = f"{spec['group']}/{version['name']}"
+                visit(version["schema"]["openAPIV3Schema"], api_version, spec["names"]["kind"], ())
+    return found
 
 
 def metadata_errors(meta: dict[str, Any]) -> list[str]:
