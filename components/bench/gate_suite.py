@@ -129,7 +129,7 @@ SeedRecord = tuple[str, int, int]
 
 def _seed(conf: dict[str, Any], topics: dict[str, int], attempts: int = 5) -> None:
     """`RECORDS_PER_PARTITION` small records in every partition; records refused (a partition not known yet) again."""
-    producer = Producer({**conf, "linger.ms": 20, "enable.idempotence": True})
+    producer = Producer({**conf, "linger.ms": 20, "enable.idempotence": True, "log_level": 0})
     pending = [(t, p, n) for t, count in topics.items() for p in range(count) for n in range(RECORDS_PER_PARTITION)]
     refused: dict[SeedRecord, str] = {}
     for _ in range(attempts):
@@ -137,7 +137,10 @@ def _seed(conf: dict[str, Any], topics: dict[str, int], attempts: int = 5) -> No
         for record in pending:
             topic, partition, n = record
             value = f"{topic}/{partition}/{n}".encode()
-            producer.produce(topic, value, partition=partition, on_delivery=partial(_note_refusal, refused, record))
+            try:
+                producer.produce(topic, value, partition=partition, on_delivery=partial(_note_refusal, refused, record))
+            except KafkaException as err:  # a topic created a moment ago, not yet in the producer's metadata
+                refused[record] = str(err)
             producer.poll(0)
         if producer.flush(120) != 0:
             raise RuntimeError("B4's seed records were still unacknowledged after 120 s")
