@@ -31,10 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Safety net: no JVM of this session outlives it (fixtures stop theirs; this catches the rest)."""
+    """Safety net: no JVM or API server process of this session outlives it (fixtures stop theirs; this the rest)."""
     left = stop_run(os.environ[RUN_ID_ENV])
     if left:
-        print(f"\n[tests] stopped {len(left)} JVM(s) of this session that no fixture stopped: {left}")
+        print(f"\n[tests] stopped {len(left)} process(es) of this session that no fixture stopped: {left}")
 
 
 @pytest.fixture(scope="session")

@@ -196,17 +196,17 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def stop_run(run_id: str, timeout_s: float = 30) -> list[int]:
-    """Stop every JVM marked with `run_id` or a sub-run of it, `<run_id>-<suffix>` (a test worker's).
+SERVICE_BINARIES = frozenset({"etcd", "kube-apiserver", "kube-controller-manager"})
+"""Processes other than JVMs the tests start (the Kubernetes API server's): they take no `-D` mark, so they are
+known by their name and the run id in their environment (`KAFKAMIG_RUN_ID`, inherited from the run)."""
 
-    The safety net of one run: other runs' JVMs are left alone.
+
+def stop_run(run_id: str, timeout_s: float = 30) -> list[int]:
+    """Stop every JVM (and API server process) marked with `run_id` or a sub-run of it, `<run_id>-<suffix>`.
+
+    The safety net of one run: other runs' processes are left alone.
     """
-    mark = f"{RUN_MARK}{run_id}"
-    ours = []
-    for proc in psutil.process_iter(["cmdline"]):
-        with contextlib.suppress(psutil.Error):
-            if any(arg == mark or arg.startswith(f"{mark}-") for arg in proc.info["cmdline"] or []):
-                ours.append(proc)
+    ours = [proc for proc in psutil.process_iter(["cmdline", "name"]) if _of_run(proc, run_id)]
     for proc in ours:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
@@ -216,6 +216,20 @@ def stop_run(run_id: str, timeout_s: float = 30) -> list[int]:
             proc.kill()
     psutil.wait_procs(alive, timeout=10)
     return [p.pid for p in ours]
+
+
+def _of_run(proc: psutil.Process, run_id: str) -> bool:
+    """Whether `proc` was started by run `run_id` or one of its sub-runs."""
+    mark = f"{RUN_MARK}{run_id}"
+    try:
+        if any(arg == mark or arg.startswith(f"{mark}-") for arg in proc.info["cmdline"] or []):
+            return True
+        if proc.info["name"] not in SERVICE_BINARIES:
+            return False
+        started_by = proc.environ().get(RUN_ID_ENV, "")
+    except psutil.Error:
+        return False
+    return started_by == run_id or started_by.startswith(f"{run_id}-")
 
 
 def log_tail(workdir: Path, lines: int = 40) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -95,3 +96,21 @@ def test_a_test_worker_stops_its_own_jvms_and_not_its_siblings(spawned) -> None:
 
     assert process.stop_run("ci-1-gw0", timeout_s=5) == [mine.pid]
     assert sibling.poll() is None
+
+
+def test_a_run_stops_the_api_server_processes_it_started_known_by_name_and_environment(tmp_path: Path, spawned) -> None:
+    def service(name: str, run_id: str) -> subprocess.Popen:
+        binary = tmp_path / run_id / name
+        binary.parent.mkdir(exist_ok=True)
+        shutil.copy("/bin/sleep", binary)
+        proc = subprocess.Popen([str(binary), "600"], env={process.RUN_ID_ENV: run_id}, start_new_session=True)
+        spawned.append(proc)
+        return proc
+
+    mine = service("kube-controller-manager", "ci-1-gw0")
+    other_run = service("etcd", "ci-10")
+    not_a_service = service("sleep", "ci-1")
+
+    assert process.stop_run("ci-1", timeout_s=5) == [mine.pid]
+    assert mine.wait(timeout=5) is not None
+    assert other_run.poll() is None and not_a_service.poll() is None
