@@ -12,7 +12,8 @@ poll every `REFRESH_S`) while the producer writes numbered records on blue; the 
 wave moves billing to green by the handoff (pause, drain, translate, commit, verify,
 publish) written into the ConfigMap. Asserted: every record produced is read by billing
 (on blue or green), the ConfigMap holds green's document, billing's offsets are committed
-on green, and the routing resource's outputs carry the handoff's report.
+on green, the routing resource's outputs carry the handoff's report, `pulumi refresh` (which
+reads each ConfigMap back) finds no drift, and destroy deletes the ConfigMaps.
 """
 
 from __future__ import annotations
@@ -100,5 +101,8 @@ def test_a_consumer_wave_moves_through_configmaps_without_losing_a_record(apiser
     assert report["groupId"] == "billing" and report["from"] == "A" and report["to"] == "B", report
     assert set(report["committed"]) == {f"orders:{p}" for p in range(PARTITIONS)}, report
     print(f"[configmap handoff] {row.produced} produced, {row.consumed} read, lost {row.lost}; handoff {report}")
+    # Refresh reads each ConfigMap back (the provider's read): what it holds is what the state says.
+    changes = stack.stack.refresh().summary.resource_changes or {}
+    assert set(changes) == {"same"}, changes
     stack.destroy()
     assert config_map_document(apiserver, "billing") is None  # the resource's delete removed its ConfigMap
