@@ -131,7 +131,12 @@ class RoutingSettings(ConfigModel):
     directory: str = ".local-clusters/routing"
     """Local runtime: folder of the `<client-group>.json` documents (relative to the project)."""
     kubernetes_namespace: str | None = None
-    """Green on Kubernetes: publish ConfigMaps `kafka-routing-<client-group>` in this namespace instead
-    of files. Default: files. ConfigMap routing does not run the consumer offset handoff yet."""
+    """Publish ConfigMaps `kafka-routing-<client-group>` in this namespace instead of files, written through
+    the Kubernetes API with the consumer handoff. Default: files. With green on Kubernetes rendered
+    (`renderYamlToDirectory`) no handoff runs: consumer waves are refused there."""
+    kubeconfig_context: str | None = None
+    """The kubeconfig context of the routing ConfigMaps' cluster (the kubeconfig from `KUBECONFIG`, or
+    `~/.kube/config`). Default: `green.kubernetes.kubeconfigContext`, else the current context (or, in a
+    pod without a kubeconfig, the pod's service account). Lets routing live on Kubernetes whatever green's runtime."""
 
-    _texts = field_validator("directory", "kubernetes_namespace")(one_line)
+    _texts = field_validator("directory", "kubernetes_namespace", "kubeconfig_context")(one_line)

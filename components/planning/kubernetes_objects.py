@@ -14,11 +14,13 @@ Routing: one `ConfigMap kafka-routing-<client-group>` per client group (`routing
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.strimzi_names import (
     CONNECT_REST_PORT,
+    DNS_LABEL,
     DNS_SUBDOMAIN,
     STRIMZI_KIND_LABEL,
     Manifest,
@@ -104,21 +106,33 @@ def connect_network_policy(cfg: MigrationConfig) -> Manifest:
     }
 
 
+def routing_config_map_name(group: str) -> str:
+    """`kafka-routing-<client-group>` (lower case, `_` as `-`): what the group's clients read."""
+    return ROUTING_PREFIX + group.lower().replace("_", "-")
+
+
+def routing_config_map_metadata(cfg: MigrationConfig, group: str) -> dict[str, Any]:
+    """`metadata` of the routing ConfigMap of `group`: `kafka-routing-<client-group>` in the routing namespace."""
+    namespace = cfg.routing.kubernetes_namespace or strimzi_names(cfg).routing_namespace
+    name = routing_config_map_name(group)
+    if not DNS_SUBDOMAIN.match(name):
+        raise ValueError(f"client group {group!r} gives the invalid ConfigMap name {name!r}; rename the group")
+    labels = {CLIENT_GROUP_LABEL: group} if len(group) <= 63 else {}
+    if not DNS_LABEL.match(namespace):
+        raise ValueError(
+            f"routing.kubernetesNamespace is {namespace!r}, not a Kubernetes namespace name (a-z, 0-9, '-')"
+        )
+    return object_metadata(name, namespace, labels)
+
+
 def routing_config_maps(cfg: MigrationConfig, plan: MigrationPlan) -> list[Manifest]:
     """One `ConfigMap kafka-routing-<client-group>` per client group, `routing.json` holding its document."""
-    names = strimzi_names(cfg)
-    out = []
-    for group, document in sorted(plan.routing.items()):
-        name = ROUTING_PREFIX + group.lower().replace("_", "-")
-        if not DNS_SUBDOMAIN.match(name):
-            raise ValueError(f"client group {group!r} gives the invalid ConfigMap name {name!r}; rename the group")
-        labels = {CLIENT_GROUP_LABEL: group} if len(group) <= 63 else {}
-        out.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": object_metadata(name, names.routing_namespace, labels),
-                "data": {ROUTING_KEY: json.dumps(document.to_json(), indent=2, sort_keys=True)},
-            }
-        )
-    return out
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": routing_config_map_metadata(cfg, group),
+            "data": {ROUTING_KEY: json.dumps(document.to_json(), indent=2, sort_keys=True)},
+        }
+        for group, document in sorted(plan.routing.items())
+    ]

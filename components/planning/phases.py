@@ -174,8 +174,8 @@ def plan_transition(
         )
     previous = placed
     i, j = order.index(previous), order.index(target)
-    if previous.consumer_waves != target.consumer_waves and configmap_routing(cfg):
-        return Transition(previous, target, Move.FORWARD if j > i else Move.ROLLBACK, CONFIGMAP_HANDOFF)
+    if previous.consumer_waves != target.consumer_waves and rendered_routing(cfg):
+        return Transition(previous, target, Move.FORWARD if j > i else Move.ROLLBACK, RENDERED_ROUTING_HANDOFF)
     if i == j:
         return Transition(previous, target, Move.NONE)
     if j == i + 1:
@@ -196,18 +196,34 @@ def plan_transition(
     return Transition(previous, target, Move.ROLLBACK)
 
 
-CONFIGMAP_HANDOFF = (
-    "routing.kubernetesNamespace publishes routing as ConfigMaps, where the consumer handoff (pause, drain, "
-    "translate and commit offsets, verify) does not run yet: moving a consumer wave would leave the group "
-    "without committed offsets on the other cluster, and a client with auto.offset.reset=latest would skip "
-    "everything written before it joins. Publish routing as files (remove routing.kubernetesNamespace; the "
-    "handoff runs there) or keep the consumer waves where they are"
+RENDERED_ROUTING_HANDOFF = (
+    "routing.kubernetesNamespace with green.kubernetes.renderYamlToDirectory renders the routing ConfigMaps to "
+    "files for your tooling to apply: no API server is there for the consumer handoff (pause, drain, translate "
+    "and commit offsets, verify) to publish through, so moving a consumer wave would leave the group without "
+    "committed offsets on the other cluster. Apply to the cluster (remove renderYamlToDirectory; the handoff "
+    "writes the ConfigMaps through the API server), publish routing as files (remove routing.kubernetesNamespace), "
+    "or keep the consumer waves where they are"
 )
 
 
 def configmap_routing(cfg: MigrationConfig) -> bool:
-    """Whether routing documents are published as Kubernetes ConfigMaps (no consumer handoff there yet)."""
-    return bool(cfg.routing.kubernetes_namespace) and cfg.green.runtime is RuntimeKind.KUBERNETES
+    """Whether routing documents are published as Kubernetes ConfigMaps (`routing.kubernetesNamespace`)."""
+    return bool(cfg.routing.kubernetes_namespace)
+
+
+def rendered_routing(cfg: MigrationConfig) -> bool:
+    """Whether green's Kubernetes runtime renders the routing ConfigMaps to files: no handoff there."""
+    spec = cfg.green.kubernetes
+    kubernetes = cfg.green.runtime is RuntimeKind.KUBERNETES and spec is not None
+    return configmap_routing(cfg) and kubernetes and bool(spec and spec.render_yaml_to_directory)
+
+
+def routing_kubeconfig_context(cfg: MigrationConfig) -> str | None:
+    """The kubeconfig context routing ConfigMaps are written with: `routing.kubeconfigContext`, else green's."""
+    if cfg.routing.kubeconfig_context:
+        return cfg.routing.kubeconfig_context
+    spec = cfg.green.kubernetes
+    return spec.kubeconfig_context if cfg.green.runtime is RuntimeKind.KUBERNETES and spec is not None else None
 
 
 def place_step(order: list[Step], step: Step) -> Step | None:

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from confluent_kafka import (
@@ -30,7 +29,7 @@ from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import ConsumedRecord, ConsumerPause
 from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
-from kafka_migration.rehearsal.routed_client import REFRESH_S, Route, RoutedClient
+from kafka_migration.rehearsal.routed_client import REFRESH_S, Route, RoutedClient, Routes
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class ConsumerClient(RoutedClient):
     def __init__(
         self,
         name: str,
-        routing_dir: Path,
+        routing_dir: Routes,
         ledger: Ledger,
         *,
         client_group: str | None = None,

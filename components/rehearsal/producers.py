@@ -16,7 +16,6 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -25,7 +24,7 @@ from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.checker import AttemptedRecord, ProducedRecord
 from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
-from kafka_migration.rehearsal.routed_client import REFRESH_S, Route, RoutedClient
+from kafka_migration.rehearsal.routed_client import REFRESH_S, Route, RoutedClient, Routes
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class ProducerClient(RoutedClient):
     def __init__(
         self,
         name: str,
-        routing_dir: Path,
+        routing_dir: Routes,
         keys: Sequence[str],
         rate_per_s: float,
         ledger: Ledger,
@@ -250,7 +249,7 @@ class TransactionalProducerClient(ProducerClient):
     def __init__(
         self,
         name: str,
-        routing_dir: Path,
+        routing_dir: Routes,
         keys: Sequence[str],
         rate_per_s: float,
         ledger: Ledger,

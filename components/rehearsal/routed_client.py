@@ -3,6 +3,10 @@
 Each client re-reads `<routing dir>/<client-group>.json` (a `RoutingDocument.to_json()`)
 every `REFRESH_S` and reconnects when it changes, the way an application's deployment
 tooling would. `RoutedClient` is the thread the producer and consumer clients share.
+
+Where routing is published as ConfigMaps (`routing.kubernetesNamespace`), the clients are
+given a `ConfigMapRoutes` instead of the folder: each re-reads its group's ConfigMap
+through the Kubernetes API (a GET) at the same `REFRESH_S`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.identities import ClientCredentials
@@ -62,13 +66,52 @@ def write_route(routing_dir: Path, doc: RoutingDocument) -> Path:
     return path
 
 
+class RouteUnavailable(RuntimeError):
+    """The document could not be read this time (a server briefly unreachable); the client keeps its route."""
+
+
+@runtime_checkable
+class RouteSource(Protocol):
+    """Where a client reads its group's routing document from (a folder, ConfigMaps)."""
+
+    def read(self, client_group: str) -> Route | None:
+        """The group's document now, None if there is none (raises RouteUnavailable or JSONDecodeError to retry)."""
+
+
+@dataclass(frozen=True)
+class DirectoryRoutes:
+    """Documents as files `<directory>/<client-group>.json`."""
+
+    directory: Path
+
+    def read(self, client_group: str) -> Route | None:
+        return read_route(self.directory / f"{client_group}.json")
+
+
+Routes = Path | RouteSource
+"""What clients are given to follow: a routing folder, or another `RouteSource`."""
+
+
+def route_source(routes: Routes) -> RouteSource:
+    """`routes` as a `RouteSource` (a folder becomes `DirectoryRoutes`)."""
+    return routes if isinstance(routes, RouteSource) else DirectoryRoutes(Path(routes))
+
+
 class _RouteWatcher:
     """Re-reads one routing document at most every `REFRESH_S`; cheap, it compares revisions."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, source: RouteSource, client_group: str) -> None:
+        self.source = source
+        self.client_group = client_group
         self.route: Route | None = None
         self._next_read = 0.0
+
+    @property
+    def path(self) -> Path | None:
+        """The document's file, when it is read from a folder."""
+        if isinstance(self.source, DirectoryRoutes):
+            return self.source.directory / f"{self.client_group}.json"
+        return None
 
     def changed(self) -> bool:
         now = time.monotonic()
@@ -76,9 +119,9 @@ class _RouteWatcher:
             return False
         self._next_read = now + REFRESH_S
         try:
-            route = read_route(self.path)
-        except json.JSONDecodeError:
-            return False  # written in place by someone else: read it again next time
+            route = self.source.read(self.client_group)
+        except (json.JSONDecodeError, RouteUnavailable):
+            return False  # written in place by someone else, or not reachable: read it again next time
         if _revision(route) == _revision(self.route):
             return False
         self.route = route
@@ -95,7 +138,7 @@ class RoutedClient(ABC):
     def __init__(
         self,
         name: str,
-        routing_dir: Path,
+        routing_dir: Routes,
         ledger: Ledger,
         client_group: str | None = None,
         credentials: ClientCredentials | None = None,
@@ -108,7 +151,7 @@ class RoutedClient(ABC):
         """Why the thread died, if it did (`Workload.stop` raises it)."""
         self._ledger = ledger
         self._credentials = dict(credentials or {})
-        self._watch = _RouteWatcher(Path(routing_dir) / f"{self.client_group}.json")
+        self._watch = _RouteWatcher(route_source(routing_dir), self.client_group)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"rehearsal-{name}", daemon=True)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 from kafka_migration.config.clients import ClientGroup, ClientRole
@@ -22,7 +21,7 @@ from kafka_migration.rehearsal.consumers import ConsumerClient
 from kafka_migration.rehearsal.identities import ClientCredentials
 from kafka_migration.rehearsal.ledger import Ledger
 from kafka_migration.rehearsal.producers import DEFAULT_RECORD_BYTES, ProducerClient, TransactionalProducerClient
-from kafka_migration.rehearsal.routed_client import REFRESH_S
+from kafka_migration.rehearsal.routed_client import REFRESH_S, Routes
 
 DEFAULT_KEYS = ("k0", "k1", "k3", "k5")
 """Keys that spread over 3 partitions under librdkafka's default (CRC32) partitioner."""
@@ -74,7 +73,7 @@ class ProducerSpec:
 def producer_client(
     group: ClientGroup,
     spec: ProducerSpec,
-    routing_dir: Path,
+    routing_dir: Routes,
     keys: Sequence[str],
     rate_per_s: float,
     ledger: Ledger,
@@ -102,7 +101,7 @@ def producer_client(
 def consumer_clients(
     group: ClientGroup,
     spec: ConsumerSpec,
-    routing_dir: Path,
+    routing_dir: Routes,
     ledger: Ledger,
     *,
     ignore_committed: bool = False,
@@ -136,7 +135,7 @@ class Workload:
     def __init__(
         self,
         clients: Iterable[ClientGroup],
-        routing_dir: Path,
+        routing_dir: Routes,
         ledger: Ledger | None = None,
         *,
         keys: Sequence[str] = DEFAULT_KEYS,

@@ -19,11 +19,11 @@ from kafka_migration.planning.desired import MigrationPlan, selected_topics
 from kafka_migration.planning.local_processes import DEFAULT_DATA_DIR
 from kafka_migration.planning.mm2 import flow_spec, remote_topic_replication_factor
 from kafka_migration.planning.naming import offset_syncs_topic
-from kafka_migration.planning.phases import Step
+from kafka_migration.planning.phases import Step, configmap_routing, rendered_routing, routing_kubeconfig_context
 from kafka_migration.planning.rollback import ReverseDrain
 from kafka_migration.resources.acl_mirror import AclMirror, AclMirrorArgs
 from kafka_migration.resources.cleanup import BlueFence, BlueFenceArgs, Mm2Cleanup, Mm2CleanupArgs
-from kafka_migration.resources.client_routing import ClientRouting, ClientRoutingArgs
+from kafka_migration.resources.client_routing import ClientRouting, ClientRoutingArgs, RoutingConfigMaps
 from kafka_migration.resources.green_cluster import GreenCluster, GreenClusterArgs
 from kafka_migration.resources.kafka_provider import kafka_provider
 from kafka_migration.resources.mm2_workers import MirrorMakerWorkers, MirrorMakerWorkersArgs
@@ -188,12 +188,16 @@ class Migration(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=after),
             )
         routing: pulumi.Resource
-        if k8s_provider is not None and cfg.routing.kubernetes_namespace:
+        if k8s_provider is not None and rendered_routing(cfg):
+            # Rendered to files for your tooling: no API server to hand a consumer group over on.
             routing = build_kubernetes_routing(f"{name}-routing", cfg, plan, self, k8s_provider, after)
         else:
+            config_maps = None
+            if configmap_routing(cfg):
+                config_maps = RoutingConfigMaps(routing_kubeconfig_context(cfg))
             routing = ClientRouting(
                 f"{name}-routing",
-                ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory), args.reverse_drain),
+                ClientRoutingArgs(cfg, plan.routing, Path(cfg.routing.directory), args.reverse_drain, config_maps),
                 pulumi.ResourceOptions(parent=self, depends_on=after),
             )
         for flow_name, flow_args in self._late_flows:

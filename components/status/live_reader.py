@@ -16,7 +16,7 @@ from typing import Any
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from kafka_migration.config.clusters import ClusterSpec, RuntimeKind
+from kafka_migration.config.clusters import ClusterSpec
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.clients import client_config
 from kafka_migration.evidence.collect import Collector
@@ -180,7 +180,7 @@ class LiveReader:
 
     def documents(self) -> dict[str, Any]:
         """The routing documents published in the local routing folder (none when routing is by ConfigMaps)."""
-        if self.cfg.routing.kubernetes_namespace and self.cfg.green.runtime is RuntimeKind.KUBERNETES:
+        if self.cfg.routing.kubernetes_namespace:
             return {}
         directory = Path(self.cfg.routing.directory)
         if not directory.is_absolute():

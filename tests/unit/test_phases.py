@@ -4,10 +4,11 @@ import itertools
 
 import pytest
 
-from kafka_migration.config.model import Phase, Strategy
+from kafka_migration.config.model import MigrationConfig, Phase, Strategy
 from kafka_migration.planning.phases import (
     Move,
     Step,
+    Transition,
     config_steps,
     plan_transition,
     steps,
@@ -133,21 +134,38 @@ def test_config_steps_follow_the_clients_waves() -> None:
     assert config_steps(cfg) == BIDI
 
 
-def test_consumer_waves_are_refused_where_routing_is_published_as_configmaps() -> None:
-    """No consumer handoff on ConfigMaps yet: moving a consumer wave there would leave green without offsets."""
-    cfg = make_config(
+def configmap_routing_config(kubernetes: dict[str, str]) -> MigrationConfig:
+    return make_config(
         strategy="one-way",
-        green={"alias": "B", "runtime": "kubernetes", "kubernetes": {"namespace": "kafka"}},
+        green={"alias": "B", "runtime": "kubernetes", "kubernetes": {"namespace": "kafka", **kubernetes}},
         routing={"kubernetesNamespace": "apps"},
     )
+
+
+def consumer_switch(cfg: MigrationConfig) -> tuple[Transition, Transition]:
+    """The move onto the first consumer wave, and back."""
     order = config_steps(cfg)
     switch = order.index(next(s for s in order if s.consumer_waves == 1))
     forward = plan_transition(cfg, order[switch - 1], order[switch - 1], target=order[switch])
-    assert not forward.allowed and "routing.kubernetesNamespace" in (forward.refusal or "")
-    assert "auto.offset.reset=latest would skip" in (forward.refusal or "")
-    back = plan_transition(cfg, order[switch], order[switch], target=order[switch - 1])
+    return forward, plan_transition(cfg, order[switch], order[switch], target=order[switch - 1])
+
+
+def test_consumer_waves_move_where_routing_is_published_as_configmaps() -> None:
+    """The consumer handoff writes the ConfigMaps through the API server: a wave moves, either way."""
+    forward, back = consumer_switch(configmap_routing_config({}))
+    assert forward.allowed and forward.refusal is None
+    assert back.allowed and back.refusal is None
+
+
+def test_consumer_waves_are_refused_where_routing_configmaps_are_only_rendered() -> None:
+    """Rendered to files, the ConfigMaps have no server for the handoff to publish through."""
+    cfg = configmap_routing_config({"renderYamlToDirectory": "/tmp/rendered"})
+    forward, back = consumer_switch(cfg)
+    assert not forward.allowed and "renderYamlToDirectory" in (forward.refusal or "")
+    assert "without committed offsets" in (forward.refusal or "")
     assert not back.allowed
     # Steps that move no consumer are unaffected.
+    order = config_steps(cfg)
     assert plan_transition(cfg, order[1], order[1], target=order[2]).allowed
 
 

@@ -108,3 +108,24 @@ def test_mm2_workers_2_runs_a_second_worker_in_the_first_ones_group_without_movi
     assert (second["name"], second["running"]) == (first["name"], first["running"])
     assert (second["rest_port"], second["metrics_port"]) == (first["rest_port"] + 1, first["metrics_port"] + 1)
     assert second["shared_rest_auth_dir"] == Path(first["data_dir"], "rest-auth").as_posix()
+
+
+@pytest.mark.parametrize("green", ["local", "kubernetes"])
+def test_configmap_routing_is_the_routing_documents_path_with_the_same_names_as_files(green: str) -> None:
+    """`routing.kubernetesNamespace`: each group's RoutingDocument writes its ConfigMap (no path, no k8s ConfigMap)."""
+    files = make_config(strategy="one-way")
+    kube = {"alias": "B", "runtime": "kubernetes", "kubernetes": {"namespace": "kafka", "kubeconfigContext": "prod"}}
+    routing = {"kubernetesNamespace": "apps"} | ({"kubeconfigContext": "routing-ctx"} if green == "local" else {})
+    cfg = make_config(strategy="one-way", routing=routing, **({"green": kube} if green == "kubernetes" else {}))
+    step = config_steps(cfg)[0]
+    documents = {k: v for k, v in resources_at(cfg, step).items() if k[0].endswith("kafkamig:RoutingDocument")}
+    by_file = {k for k in resources_at(files, step) if k[0].endswith("kafkamig:RoutingDocument")}
+    assert set(documents) == by_file and documents
+    assert not [k for k in resources_at(cfg, step) if k[0] == "kubernetes:core/v1:ConfigMap"]
+    context = "routing-ctx" if green == "local" else "prod"
+    for (_, name), inputs in documents.items():
+        group = name.removeprefix("migration-routing-")
+        assert inputs.get("path") is None, name
+        target = inputs["config_map"]
+        assert (target["namespace"], target["name"], target["context"]) == ("apps", f"kafka-routing-{group}", context)
+        assert target["labels"]["kafkamig.io/client-group"] == group

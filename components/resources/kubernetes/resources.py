@@ -302,7 +302,12 @@ def build_kubernetes_routing(
     provider: k8s.Provider,
     depends_on: list[pulumi.Resource] | None = None,
 ) -> StrimziRouting:
-    """The routing ConfigMaps of every client group (at every step, blue-only included)."""
+    """The routing ConfigMaps of every client group as `pulumi_kubernetes` objects (at every step).
+
+    The Migration uses them only when rendering (`renderYamlToDirectory`, where consumer waves
+    are refused); applied to a cluster, its routing is `ClientRouting` with `RoutingConfigMaps`
+    (the same ConfigMaps, written through the API server with the consumer handoff).
+    """
     return StrimziRouting(
         name,
         StrimziObjectsArgs(tuple(routing_config_maps(cfg, plan)), provider),
