@@ -12,10 +12,10 @@ from kafka_migration.evidence.clients import committed_reader
 from kafka_migration.evidence.partition_reads import (
     PartitionKey,
     ReadRequest,
+    every_watermark,
     list_offsets,
     read_many,
     watermark_alone,
-    watermarks,
 )
 from kafka_migration.evidence.records import offset_of
 from kafka_migration.evidence.topics import partition_watermarks, read_offset_syncs
@@ -34,10 +34,9 @@ def partition_lags(
     """
     syncs = read_offset_syncs(source_conf, syncs_topic, timeout_s)
     keys = [(topic, p) for topic, partitions in topics.items() for p in range(partitions)]
-    marks = watermarks(source_conf, keys, timeout_s)
     consumer = committed_reader(source_conf, "gate", **{"auto.offset.reset": "earliest"})
     try:
-        marks |= {key: watermark_alone(consumer, key, timeout_s) for key in keys if key not in marks}
+        marks = every_watermark(source_conf, consumer, keys, timeout_s)
         copied = {key: _copied_through(syncs.get(SyncKey(*key))) for key in keys}
         copied_next = {key: _next_to_copy(copied[key], marks[key].low) for key in keys}
         oldest = _first_visible(consumer, {k: n for k, n in copied_next.items() if marks[k].high > n}, timeout_s)

@@ -59,6 +59,14 @@ def watermark_alone(consumer: Consumer, key: PartitionKey, timeout_s: float) -> 
     return Watermark(int(low), int(high))
 
 
+def every_watermark(
+    conf: dict[str, Any], consumer: Consumer, keys: Collection[PartitionKey], timeout_s: float
+) -> dict[PartitionKey, Watermark]:
+    """Every partition's `watermarks`; those the batch left out read alone (raising what the cluster says)."""
+    marks = watermarks(conf, keys, timeout_s)
+    return {key: marks.get(key) or watermark_alone(consumer, key, timeout_s) for key in keys}
+
+
 @dataclass(frozen=True)
 class ReadRequest:
     """Up to `limit` records of one partition from offset `start` on, before offset `stop` when given."""

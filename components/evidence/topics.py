@@ -9,7 +9,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
-from kafka_migration.evidence.partition_reads import watermark_alone, watermarks
+from kafka_migration.evidence.partition_reads import every_watermark
 from kafka_migration.evidence.records import offset_of, partition_of
 from kafka_migration.planning.offsets import (
     Checkpoint,
@@ -127,7 +127,6 @@ def partition_watermarks(
             info = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
             if info is not None and info.error is None:
                 keys += [(topic, partition) for partition in sorted(info.partitions)]
-        marks = watermarks(conf, keys, timeout_s)
-        return {key: marks.get(key) or watermark_alone(consumer, key, timeout_s) for key in keys}
+        return every_watermark(conf, consumer, keys, timeout_s)
     finally:
         consumer.close()
