@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: all setup venv toolchain test test-long unit integration lint format rehearsal rehearsal-secure campaign status bench blue blue-stop clean
+.PHONY: all setup venv toolchain test test-long unit integration lint format rehearsal docker-image rehearsal-secure campaign status bench blue blue-stop clean
 
 all: lint test
 
@@ -48,24 +48,30 @@ format: venv
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: TOOLCHAIN_EXTRAS = kubernetes
+test: TOOLCHAIN_EXTRAS = kubernetes docker
 test: setup lint
 	$(PY) -m pytest -m "not long" $(XDIST) $(PYTEST_ARGS)
 
 # Integration runs too long for every CI run (their cheaper counterparts are in `make test`).
-test-long: TOOLCHAIN_EXTRAS = kubernetes
+test-long: TOOLCHAIN_EXTRAS = kubernetes docker
 test-long: setup
 	$(PY) -m pytest -m long $(XDIST) $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
-integration: TOOLCHAIN_EXTRAS = kubernetes
+integration: TOOLCHAIN_EXTRAS = kubernetes docker
 integration: setup
 	$(PY) -m pytest -m integration $(XDIST) $(PYTEST_ARGS)
 
 rehearsal: setup
 	$(CLI) rehearsal
+
+# The Docker runtime's Kafka image, built into the engine at DOCKER_HOST (default: the local socket).
+DOCKER_HOST ?= unix:///var/run/docker.sock
+docker-image: TOOLCHAIN_EXTRAS = docker
+docker-image: setup
+	$(CLI) docker-image --host $(DOCKER_HOST)
 
 # The same walk with both clusters SASL_SSL and ACLs enforced, every client its own user.
 rehearsal-secure: setup

@@ -19,7 +19,7 @@ from types import ModuleType
 from kafka_migration import __version__
 
 PROG = "kafka-migration"
-EXTRAS = ("kubernetes",)
+EXTRAS = ("kubernetes", "docker")
 """What `setup` can build besides the core toolchain (setup.sh's arguments)."""
 
 COMMANDS = {
@@ -27,6 +27,7 @@ COMMANDS = {
     "rehearsal": "the whole migration rehearsed on two local clusters under live traffic (or the fault campaign)",
     "bench": "speed and memory of the migration's hot paths, against stated targets",
     "setup": "build the toolchain (Pulumi CLI, language host, kafka plugin, Kafka jars) into the cache",
+    "docker-image": "build the Docker runtime's Kafka image into a Docker engine from this machine's files",
 }
 
 
@@ -36,7 +37,7 @@ def setup_script() -> Path:
 
 
 def _entry_point(command: str) -> ModuleType:
-    return importlib.import_module(f"kafka_migration.{command}.__main__")
+    return importlib.import_module(f"kafka_migration.{command.replace('-', '_')}.__main__")
 
 
 def _extra(value: str) -> str:
@@ -51,7 +52,8 @@ def _add_setup_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         type=_extra,  # not `choices`: argparse (3.11) would check an empty list against them
         metavar="EXTRA",
-        help=f"also build these ({', '.join(EXTRAS)}: the provider plugin only the Kubernetes runtime needs)",
+        help="also build these: kubernetes (its provider plugin and a local API server), docker (the docker "
+        "provider plugin, and Debian's Docker engine installed as root)",
     )
 
 

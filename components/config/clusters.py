@@ -133,6 +133,12 @@ class SecuritySpec(ConfigModel):
         return props
 
 
+def distinct_listener_ports(broker_port: int, controller_port: int) -> None:
+    """A KRaft node's client and controller listeners need a port each."""
+    if broker_port == controller_port:
+        raise ValueError(f"brokerPort and controllerPort are both {broker_port}; give the controller its own port")
+
+
 class LocalRuntimeSpec(ConfigModel):
     """A cluster run by the embedded local runtime (a KRaft JVM on 127.0.0.1)."""
 
@@ -146,10 +152,7 @@ class LocalRuntimeSpec(ConfigModel):
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> LocalRuntimeSpec:
-        if self.broker_port == self.controller_port:
-            raise ValueError(
-                f"brokerPort and controllerPort are both {self.broker_port}; give the controller its own port"
-            )
+        distinct_listener_ports(self.broker_port, self.controller_port)
         return self
 
 
@@ -173,12 +176,22 @@ class KubernetesRuntimeSpec(ConfigModel):
 class DockerRuntimeSpec(ConfigModel):
     """Green as containers on one Docker host."""
 
-    image: str = "apache/kafka:4.1.1"
+    image: str = "kafkamig/kafka:4.1.2"
+    """The image green's broker and MM2's worker run: `kafka-migration docker-image` builds this one into the
+    engine (Kafka's jars, a Java runtime and busybox; `planning.docker_containers` says what an image must hold)."""
     host: str | None = None
     """Docker host URL. Default: the local engine socket."""
     broker_port: int = Field(default=9092, ge=1, le=65535)
+    """Green's client listener, on the Docker host's loopback (containers share the host's network)."""
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    """Green's KRaft controller listener, on the Docker host's loopback."""
 
     _image = field_validator("image")(one_line)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> DockerRuntimeSpec:
+        distinct_listener_ports(self.broker_port, self.controller_port)
+        return self
 
     @field_validator("host")
     @classmethod

@@ -26,6 +26,7 @@ from kafka_migration.local_runtime import process
 from kafka_migration.local_runtime.paths import jmx_agent_jar
 from kafka_migration.local_runtime.private_files import remove_private, write_private
 from kafka_migration.planning.local_processes import (
+    JMX_EXPORTER_CONFIG,
     SECRETS_FILE,
     ConnectWorker,
     rest_credentials_text,
@@ -37,16 +38,6 @@ from kafka_migration.planning.local_processes import (
 CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 
 # What the JMX exporter publishes: MM2's own metrics, connector/task states and errors.
-JMX_EXPORTER_CONFIG = """\
-lowercaseOutputName: true
-includeObjectNames:
-  - "kafka.connect.mirror:*"
-  - "kafka.connect:type=connector-metrics,*"
-  - "kafka.connect:type=connector-task-metrics,*"
-  - "kafka.connect:type=task-error-metrics,*"
-  - "kafka.connect:type=source-task-metrics,*"
-  - "kafka.connect:type=connect-worker-metrics"
-"""
 
 
 def start(worker: ConnectWorker, timeout_s: float = 120) -> int:

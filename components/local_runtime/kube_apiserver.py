@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import ssl
 import subprocess
 import time
@@ -47,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from kafka_migration.local_runtime.paths import cache_dir, pinned_versions
 from kafka_migration.local_runtime.ports import free_ports
 from kafka_migration.local_runtime.private_files import write_private
+from kafka_migration.local_runtime.service_process import log_tail, start_service, stop_group
 from kafka_migration.local_runtime.tls import ensure_ca, issue_node_certificate
 
 HOST = "127.0.0.1"
@@ -54,7 +54,6 @@ ADMIN_USER = "kafkamig-admin"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 """Required by the server; no Service gets a routable address here (nothing proxies them)."""
 SETUP_HINT = "run `make setup TOOLCHAIN_EXTRAS=kubernetes` (or `kafka-migration setup kubernetes`)"
-STOP_TIMEOUT_S = 15.0
 TOO_MANY_REQUESTS = 429
 
 
@@ -330,43 +329,13 @@ def _wait_garbage_collector(client: KubeClient, proc: subprocess.Popen[bytes], l
     deadline = time.monotonic() + timeout_s
     while client.get(probe) is not None:
         if proc.poll() is not None:
-            raise RuntimeError(f"kube-controller-manager exited ({proc.returncode}); log {log}:\n{_tail(log)}")
+            raise RuntimeError(f"kube-controller-manager exited ({proc.returncode}); log {log}:\n{log_tail(log)}")
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"the garbage collector did not finish a foreground deletion in {timeout_s:.0f}s; log {log}:\n"
-                f"{_tail(log)}"
+                f"{log_tail(log)}"
             )
         time.sleep(0.2)
-
-
-def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """Start `command` in a session (so a process group) of its own, its output appended to `log`."""
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop_group(proc: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
-    """SIGTERM to the process's group, SIGKILL after `timeout_s`; reaped either way.
-
-    `proc` is our own child, so its pid cannot have been reused before we reap it.
-    """
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _wait_ready(
@@ -379,7 +348,7 @@ def _wait_ready(
     while True:
         for name, (proc, log) in procs.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited ({proc.returncode}) while starting; log {log}:\n{_tail(log)}")
+                raise RuntimeError(f"{name} exited ({proc.returncode}) while starting; log {log}:\n{log_tail(log)}")
         try:
             if client.request("GET", "/readyz").get("text", "").strip() == "ok":
                 return
@@ -390,7 +359,7 @@ def _wait_ready(
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"the API server at {server.url} was not ready after {timeout_s:.0f}s ({last}); "
-                f"log {server.apiserver_log}:\n{_tail(server.apiserver_log)}\n(etcd's log: {server.etcd_log})"
+                f"log {server.apiserver_log}:\n{log_tail(server.apiserver_log)}\n(etcd's log: {server.etcd_log})"
             )
         time.sleep(0.25)
 
@@ -436,15 +405,15 @@ def running_kube_apiserver(
     procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     try:
         etcd_command = [str(etcd), *etcd_args(workdir, etcd_port, peer_port)]
-        procs["etcd"] = (_start(etcd_command, server.etcd_log), server.etcd_log)
+        procs["etcd"] = (start_service(etcd_command, server.etcd_log), server.etcd_log)
         args = apiserver_args(workdir, port, etcd_port, serving.cert_file, serving.key_file)
-        procs["kube-apiserver"] = (_start([str(apiserver), *args], server.apiserver_log), server.apiserver_log)
+        procs["kube-apiserver"] = (start_service([str(apiserver), *args], server.apiserver_log), server.apiserver_log)
         _wait_ready(server, procs, ready_timeout_s)
         client = server.client()
         client.install_crds(crds)
         gc_command = [str(controller_manager), *controller_manager_args(server.kubeconfig)]
         log = server.controller_manager_log
-        procs["kube-controller-manager"] = (_start(gc_command, log), log)
+        procs["kube-controller-manager"] = (start_service(gc_command, log), log)
         _wait_garbage_collector(client, procs["kube-controller-manager"][0], log, ready_timeout_s)
         yield server
     finally:

@@ -26,14 +26,13 @@ import psutil
 
 from kafka_migration.local_runtime.paths import kafka_classpath
 from kafka_migration.planning.java_text import properties_text
+from kafka_migration.planning.local_processes import LEAN_JVM
 
 PID_FILE = "process.pid"
 LOG_FILE = "process.log"
 RUN_ID_ENV = "KAFKAMIG_RUN_ID"
 HOME_MARK = "-Dkafkamig.home="
 RUN_MARK = "-Dkafkamig.run="
-LEAN_JVM = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
-"""The local runtime's JVMs on a small machine: one GC thread, C1 only (quick start, small footprint)."""
 
 
 def current_run_id() -> str:
@@ -196,9 +195,12 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-SERVICE_BINARIES = frozenset({"etcd", "kube-apiserver", "kube-controller-manager"})
-"""Processes other than JVMs the tests start (the Kubernetes API server's): they take no `-D` mark, so they are
-known by their name and the run id in their environment (`KAFKAMIG_RUN_ID`, inherited from the run)."""
+SERVICE_BINARIES = frozenset(
+    {"etcd", "kube-apiserver", "kube-controller-manager", "dockerd", "containerd", "containerd-shim-runc-v2"}
+)
+"""Processes other than JVMs the tests start (the Kubernetes API server's, the private Docker engine's): they take
+no `-D` mark, so they are known by their name and the run id in their environment (`KAFKAMIG_RUN_ID`, inherited
+from the run). dockerd stops its containers when it is terminated."""
 
 
 def stop_run(run_id: str, timeout_s: float = 30) -> list[int]:

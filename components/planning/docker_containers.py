@@ -1,29 +1,31 @@
 """Green as containers on one Docker host: what they are, as plain data (no Pulumi import).
 
-- a network and a data volume;
-- the broker: one KRaft node in combined mode (broker and controller) from
-  `green.docker.image` (the `apache/kafka` image, configured through `KAFKA_*` variables),
-  with the local runtime's broker settings (`planning.local_processes.server_properties`) and
-  three listeners: HOST (published on the Docker host at `green.docker.brokerPort`, the
-  address clients and routing documents use), DOCKER (for containers on the network),
-  CONTROLLER;
-- while MM2 runs, a Connect worker from the same image with the local runtime's worker
-  settings (`planning.local_processes.worker_properties`).
+- a data volume;
+- the broker: one KRaft node in combined mode (broker and controller), with the local
+  runtime's broker settings (`planning.local_processes.server_config`), its listeners on the
+  Docker host's loopback (`127.0.0.1:<green.docker.brokerPort>` for clients,
+  `127.0.0.1:<green.docker.controllerPort>` for the controller);
+- while MM2 runs, a Connect worker with the local runtime's worker settings
+  (`planning.local_processes.worker_config`) and its Prometheus JMX exporter.
 
-The Connect worker shares the Docker host's network: MM2 reaches both clusters at the
-addresses clients use (`127.0.0.1:<brokerPort>` for green, blue's bootstrap servers),
-which inside a bridge network would name the container itself. Its REST API listens on the
-Docker host's loopback only, `http://127.0.0.1:<mm2.connectRestPort>`, which the
-ReplicationFlow components use.
+Both containers share the Docker host's network (`network_mode: host`) and no bridge
+network is made: MM2 reaches both clusters at the addresses clients use, and everything
+listens on the Docker host's loopback only, Connect's REST API
+(`http://127.0.0.1:<mm2.connectRestPort>`, which the ReplicationFlow components use) and its
+metrics included.
 
 Green's security is PLAINTEXT (every client is User:ANONYMOUS), so ANONYMOUS is a super
 user: the ACLs the ACL mirror creates are kept for the day the listener authenticates.
-Hence nothing is published beyond the Docker host's loopback (`LOOPBACK`), a remote engine
-included: whoever reached green's port or Connect's REST API could read and write every
-topic (and through a connector, blue). With a remote engine, clients and this machine reach
-them through a tunnel to that host's loopback (`ssh -L 29092:127.0.0.1:29092 -L
-8083:127.0.0.1:8083 <host>`). A SASL listener for the Docker runtime, so that green can be
-published on a network address, is a later change.
+Hence nothing listens beyond the Docker host's loopback, a remote engine included: whoever
+reached green's port or Connect's REST API could read and write every topic (and through a
+connector, blue). With a remote engine, clients and this machine reach them through a
+tunnel to that host's loopback (`ssh -L 29092:127.0.0.1:29092 -L 8083:127.0.0.1:8083 <host>`).
+
+The image (`KAFKA_IMAGE`, built by `local_runtime.kafka_image`) is the contract the
+commands below rely on: `java` on the PATH, Kafka's jars in `IMAGE_LIBS`, the JMX exporter
+agent at `IMAGE_JMX_AGENT`, busybox's `sh` and `wget`, and `DATA_DIR` owned by the user the
+image runs as. Configuration files are uploaded into the containers (`uploads`): nothing is
+configured through image-specific variables.
 Passwords (blue's SASL password for MM2) never appear here: the Connect worker reads them
 from a secrets file the Pulumi layer uploads as a secret (`secret_keys`); the file lives in
 the container and goes with it at `mm2-stopped`.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -43,44 +46,43 @@ from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.grants import CONNECT_WORKER_NAME
 from kafka_migration.planning.java_text import properties_text
-from kafka_migration.planning.local_processes import ConnectWorker, KafkaNode, server_config, worker_config
+from kafka_migration.planning.local_processes import (
+    JMX_EXPORTER_CONFIG,
+    LEAN_JVM,
+    ConnectWorker,
+    KafkaNode,
+    server_config,
+    worker_config,
+)
 
+KAFKA_IMAGE_REPOSITORY = "kafkamig/kafka"
+"""Repository of the image `local_runtime.kafka_image` builds (tagged with the Kafka version it carries)."""
+IMAGE_LIBS = "/opt/kafka/libs"
+IMAGE_JMX_AGENT = "/opt/kafka/agents/jmx_prometheus_javaagent.jar"
+"""Outside `IMAGE_LIBS`, so that it is loaded as an agent and never on the classpath."""
 DATA_DIR = "/var/lib/kafka/data"
-"""The image's data folder (owned by its `appuser`); the data volume is mounted there."""
+"""The image's data folder (owned by the user it runs as); the data volume is mounted there."""
+BROKER_DIR = "/etc/kafkamig/broker"
 CONNECT_DIR = "/var/lib/kafka-connect"
-CONNECT_SCRIPT = "/opt/kafka/bin/connect-distributed.sh"
-HOST_PORT = 9092
-"""Container port of the HOST listener, published on the Docker host at `green.docker.brokerPort`."""
-DOCKER_PORT = 19092
-CONTROLLER_PORT = 9093
+BROKER_MAIN = "kafka.Kafka"
+STORAGE_TOOL = "kafka.tools.StorageTool"
+CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
+HEALTH_CHECK_MAIN = "org.apache.kafka.tools.BrokerApiVersionsCommand"
+NETWORK_MODE = "host"
 LOCAL_HOSTS = ("", "127.0.0.1", "localhost")
 LOOPBACK = "127.0.0.1"
-"""Host address every published port is bound to (Docker's HostIp), and the REST listener's address."""
+"""The address every listener binds to on the Docker host."""
 DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
 @dataclass(frozen=True)
-class PortSpec:
-    """A container port published on the Docker host."""
-
-    internal: int
-    external: int
-    ip: str = LOOPBACK
-    """Host address it is bound to: the Docker host's loopback (see the module docstring)."""
-
-
-@dataclass(frozen=True)
 class ContainerSpec:
-    """One container, as the Docker provider needs it."""
+    """One container on the Docker host's network, as the Docker provider needs it."""
 
     name: str
     image: str
-    env: dict[str, str]
-    command: tuple[str, ...] = ()
-    ports: tuple[PortSpec, ...] = ()
-    network: str | None = None
-    """User-defined network to join (with the container's name as its DNS name)."""
-    network_mode: str | None = None
+    command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)
     """Docker volume -> mount path."""
     uploads: dict[str, str] = field(default_factory=dict)
@@ -93,13 +95,14 @@ class ContainerSpec:
 class DockerGreenSpec:
     """Everything green is on the Docker host at one step."""
 
-    network: str
     data_volume: str
     broker: ContainerSpec
     connect: ContainerSpec | None
     """The Connect worker, present only while MM2 runs (its state lives in green's topics)."""
     bootstrap_servers: str
     connect_url: str
+    metrics_url: str
+    """The worker's Prometheus endpoint on the Docker host's loopback (read while MM2 runs)."""
     secrets_file: str
     """Path, in the Connect container, of the properties file connectors read passwords from."""
     secret_keys: dict[str, str]
@@ -141,17 +144,12 @@ def stable_cluster_id(seed: str) -> str:
         digest = hashlib.sha256(digest).digest()
 
 
-def kafka_env_name(key: str) -> str:
-    """The `apache/kafka` image's variable for a broker property (`log.dirs` -> `KAFKA_LOG_DIRS`)."""
-    return "KAFKA_" + key.replace("_", "__").replace("-", "___").replace(".", "_").upper()
-
-
 def _advertised(cfg: MigrationConfig, spec: DockerRuntimeSpec) -> str:
     """`host:port` clients are told to use: green's bootstrap servers (their first entry)."""
     host = docker_host(spec)
     if host not in LOCAL_HOSTS and not cfg.green.bootstrap_servers:
         raise ValueError(
-            f"green.docker.host {spec.host!r} is a remote engine, which publishes green on its own loopback only "
+            f"green.docker.host {spec.host!r} is a remote engine, which runs green on its own loopback only "
             "(PLAINTEXT, every client a super user); set green.bootstrapServers to the address clients reach it "
             f"through, e.g. 127.0.0.1:{spec.broker_port} with `ssh -L {spec.broker_port}:127.0.0.1:{spec.broker_port} "
             f"{host}`"
@@ -159,36 +157,72 @@ def _advertised(cfg: MigrationConfig, spec: DockerRuntimeSpec) -> str:
     return cfg.green.resolved_bootstrap_servers.split(",")[0]
 
 
-def broker(cfg: MigrationConfig, prefix: str, network: str, volume: str) -> ContainerSpec:
-    """The KRaft node: the local runtime's broker settings with the container's listeners and data folder."""
+def log4j_console(level: str = "INFO") -> str:
+    """Log4j2's config for a container: `level` and up to standard output (`docker logs`)."""
+    return properties_text(
+        {
+            "rootLogger.level": level,
+            "rootLogger.appenderRef.console.ref": "console",
+            "appender.console.type": "Console",
+            "appender.console.name": "console",
+            "appender.console.layout.type": "PatternLayout",
+            "appender.console.layout.pattern": "[%d] %p %m (%c)%n",
+        }
+    )
+
+
+def java_command(main_class: str, args: list[str], heap_mb: int, log4j: str, jvm_options: tuple[str, ...] = ()) -> str:
+    """`exec java ...` for `sh -c`, every argument quoted (the classpath's `*` is expanded by java, not the shell)."""
+    words = [
+        "java",
+        f"-Xmx{heap_mb}m",
+        "-Xms64m",
+        *LEAN_JVM,
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j}",
+        *jvm_options,
+        "-cp",
+        f"{IMAGE_LIBS}/*",
+        main_class,
+        *args,
+    ]
+    return "exec " + shlex.join(words)
+
+
+def broker(cfg: MigrationConfig, prefix: str, volume: str) -> ContainerSpec:
+    """The KRaft node: the local runtime's broker settings, its data on the volume, formatted on first start."""
     spec = docker_spec(cfg)
-    name = f"{prefix}-broker"
-    props = server_config(KafkaNode(cfg.green.alias, Path(DATA_DIR), HOST_PORT, CONTROLLER_PORT))
+    node = KafkaNode(cfg.green.alias, Path(DATA_DIR), spec.broker_port, spec.controller_port)
+    props = server_config(node)
     props.update(
         {
-            "controller.quorum.voters": f"1@localhost:{CONTROLLER_PORT}",
-            "listeners": f"HOST://:{HOST_PORT},DOCKER://:{DOCKER_PORT},CONTROLLER://:{CONTROLLER_PORT}",
-            "advertised.listeners": f"HOST://{_advertised(cfg, spec)},DOCKER://{name}:{DOCKER_PORT}",
-            "listener.security.protocol.map": "HOST:PLAINTEXT,DOCKER:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name": "DOCKER",
+            "advertised.listeners": f"PLAINTEXT://{_advertised(cfg, spec)}",
             "log.dirs": DATA_DIR,
-            # Every client is ANONYMOUS on a PLAINTEXT listener, published on loopback only
-            # (see the module docstring).
+            # Every client is ANONYMOUS on a PLAINTEXT listener on loopback (see the module docstring).
             "super.users": "User:ANONYMOUS",
         }
     )
-    env = {kafka_env_name(k): v for k, v in props.items()}
-    env["CLUSTER_ID"] = stable_cluster_id(prefix)
+    config, log4j = f"{BROKER_DIR}/server.properties", f"{BROKER_DIR}/log4j2.properties"
+    cluster_id = stable_cluster_id(prefix)
+    # Formatting is skipped when the volume already holds this cluster's storage (a restart, a new container).
+    format_args = ["format", "--ignore-formatted", "-t", cluster_id, "-c", config]
+    format_storage = shlex.join(["java", "-Xmx128m", *LEAN_JVM, "-cp", f"{IMAGE_LIBS}/*", STORAGE_TOOL, *format_args])
     return ContainerSpec(
-        name=name,
+        name=f"{prefix}-broker",
         image=spec.image,
-        env=dict(sorted(env.items())),
-        ports=(PortSpec(HOST_PORT, spec.broker_port),),
-        network=network,
+        command=("/bin/sh", "-c", f"{format_storage} && {java_command(BROKER_MAIN, [config], node.heap_mb, log4j)}"),
         volumes={volume: DATA_DIR},
+        uploads={config: properties_text(props), log4j: log4j_console()},
         healthcheck=(
-            "CMD-SHELL",
-            f"/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:{DOCKER_PORT} >/dev/null 2>&1",
+            "CMD",
+            "java",
+            "-Xmx64m",
+            *LEAN_JVM,
+            "-cp",
+            f"{IMAGE_LIBS}/*",
+            HEALTH_CHECK_MAIN,
+            "--bootstrap-server",
+            f"{LOOPBACK}:{spec.broker_port}",
         ),
     )
 
@@ -202,7 +236,7 @@ def connect_worker(cfg: MigrationConfig, bootstrap: str) -> ConnectWorker:
         rest_port=cfg.mm2.connect_rest_port,
         metrics_port=cfg.mm2.connect_metrics_port,
         storage_replication_factor=min(cfg.mm2.internal_topic_replication_factor, cfg.green.brokers),
-        # No basic auth yet: the container has no credentials upload (the real engine is exercised by issue 18).
+        # No basic auth yet: the REST API listens on the Docker host's loopback (issue 15 protects it).
         rest_basic_auth=False,
     )
 
@@ -215,36 +249,39 @@ def connect(cfg: MigrationConfig, prefix: str, bootstrap: str) -> ContainerSpec:
     """
     spec = docker_spec(cfg)
     worker = connect_worker(cfg, bootstrap)
-    props = worker_config(worker)
-    config_file = f"{CONNECT_DIR}/connect-distributed.properties"
+    names = ("connect-distributed.properties", "log4j2.properties", "jmx-exporter.yaml")
+    config, log4j, exporter = (f"{CONNECT_DIR}/{name}" for name in names)
+    agent = f"-javaagent:{IMAGE_JMX_AGENT}={LOOPBACK}:{worker.metrics_port}:{exporter}"
     return ContainerSpec(
         name=f"{prefix}-connect",
         image=spec.image,
-        env={"KAFKA_HEAP_OPTS": f"-Xms{worker.heap_mb}m -Xmx{worker.heap_mb}m"},
-        command=(CONNECT_SCRIPT, config_file),
-        network_mode="host",
-        uploads={config_file: properties_text(props)},
-        healthcheck=("CMD-SHELL", f"wget -q -O /dev/null http://{LOOPBACK}:{worker.rest_port}/connectors"),
+        command=("/bin/sh", "-c", java_command(CONNECT_MAIN, [config], worker.heap_mb, log4j, (agent,))),
+        uploads={
+            config: properties_text(worker_config(worker)),
+            log4j: log4j_console(),
+            exporter: JMX_EXPORTER_CONFIG,
+        },
+        healthcheck=("CMD", "wget", "-q", "-O", "/dev/null", f"http://{LOOPBACK}:{worker.rest_port}/connectors"),
     )
 
 
 def docker_green_spec(cfg: MigrationConfig, plan: MigrationPlan, prefix: str | None = None) -> DockerGreenSpec:
-    """Green on Docker at this step. `prefix` names the containers, network and volume (default `kafkamig-<alias>`)."""
+    """Green on Docker at this step. `prefix` names the containers and the volume (default `kafkamig-<alias>`)."""
     spec = docker_spec(cfg)
     prefix = prefix or f"kafkamig-{cfg.green.alias.lower()}"
     if not DOCKER_NAME.match(prefix):
         raise ValueError(f"{prefix!r} cannot name Docker containers; use letters, digits, '_', '.' and '-'")
-    network, volume = prefix, f"{prefix}-data"
+    volume = f"{prefix}-data"
     bootstrap = _advertised(cfg, spec)
     worker = connect_worker(cfg, bootstrap)
     keys = {f"{c.alias}.password": c.alias for c in (cfg.blue, cfg.green) if c.security.mm2_password is not None}
     return DockerGreenSpec(
-        network=network,
         data_volume=volume,
-        broker=broker(cfg, prefix, network, volume),
+        broker=broker(cfg, prefix, volume),
         connect=connect(cfg, prefix, bootstrap) if plan.mm2_running else None,
         bootstrap_servers=cfg.green.resolved_bootstrap_servers,
-        connect_url=f"http://{LOOPBACK}:{worker.rest_port}",
+        connect_url=worker.url,
+        metrics_url=worker.metrics_url,
         secrets_file=worker.secrets_file.as_posix(),
         secret_keys=keys,
     )

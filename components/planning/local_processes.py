@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kafka_migration.config.clusters import RuntimeKind
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.grants import CONNECT_WORKER_NAME
 from kafka_migration.planning.java_text import jaas_escaped, jaas_quoted, properties_text
@@ -237,6 +238,22 @@ def server_properties(node: KafkaNode, internal_port: int | None = None) -> str:
     return properties_text(server_config(node, internal_port))
 
 
+LEAN_JVM = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+"""The local runtime's JVMs on a small machine: one GC thread, C1 only (quick start, small footprint)."""
+
+JMX_EXPORTER_CONFIG = """\
+lowercaseOutputName: true
+includeObjectNames:
+  - "kafka.connect.mirror:*"
+  - "kafka.connect:type=connector-metrics,*"
+  - "kafka.connect:type=connector-task-metrics,*"
+  - "kafka.connect:type=task-error-metrics,*"
+  - "kafka.connect:type=source-task-metrics,*"
+  - "kafka.connect:type=connect-worker-metrics"
+"""
+"""The Prometheus JMX exporter's rules of every Connect worker: MM2's and Connect's task metrics."""
+
+
 @dataclass(frozen=True)
 class ConnectWorker:
     """Where one local Connect worker lives and listens."""
@@ -259,7 +276,7 @@ class ConnectWorker:
     """How the worker's own clients reach its cluster (security.protocol, sasl.*, ssl.truststore.*), as MM2's
     identity: its password a `${file:...}` reference to the secrets file, which the worker resolves at start."""
     lean_jvm: bool = True
-    """The local runtime's small-machine JVM (`local_runtime.process.LEAN_JVM`); False: the JVM's own defaults."""
+    """The local runtime's small-machine JVM (`LEAN_JVM`); False: the JVM's own defaults."""
     shared_rest_auth_dir: Path | None = None
     """Another worker's `rest-auth/` folder, when this one joins its group (same `name`): a request
     that reaches a follower is forwarded to the leader with its credentials, so members share them."""
@@ -447,4 +464,6 @@ def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> Mm2Endpoints:
         return Mm2Endpoints(cfg.mm2.connect_url, (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else ())
     workers = local_workers(cfg, cfg.green.resolved_bootstrap_servers, data_root)
     metrics = (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else tuple(w.metrics_url for w in workers)
-    return Mm2Endpoints(workers[0].url, metrics, workers[0].rest_credentials_file)
+    # The Docker runtime's worker listens on the same loopback ports, without REST credentials yet.
+    credentials = None if cfg.green.runtime is RuntimeKind.DOCKER else workers[0].rest_credentials_file
+    return Mm2Endpoints(workers[0].url, metrics, credentials)

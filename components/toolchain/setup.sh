@@ -9,7 +9,9 @@
 #   - with `setup.sh kubernetes` (or KAFKAMIG_WITH=kubernetes) also the kubernetes
 #     provider plugin, the slowest build, which only the Kubernetes runtime needs, and
 #     etcd, kube-apiserver and kube-controller-manager (its garbage collector), the real
-#     API server its integration tests run against (one step builds both Kubernetes commands).
+#     API server its integration tests run against (one step builds both Kubernetes commands);
+#   - with `setup.sh docker` also Debian's Docker engine (docker.io) and busybox-static, installed
+#     with apt-get as root when missing (nothing is started: the tests run a private dockerd).
 # Each step prints one line with its elapsed time; a failed step prints where its log is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +67,10 @@ if [[ "$extras" == *" kubernetes "* ]]; then
     "$here/build-kubernetes-provider.sh"
   step "etcd $ETCD_VERSION" build-etcd.log "$here/build-etcd.sh"
   step "kube-apiserver $KUBE_APISERVER_VERSION" build-kube-apiserver.log "$here/build-kube-apiserver.sh"
+fi
+
+if [[ "$extras" == *" docker "* ]]; then
+  step "docker engine (Debian docker.io)" install-docker-engine.log "$here/install-docker-engine.sh"
 fi
 
 fetch_jars() {

@@ -19,6 +19,7 @@ OPTIONS = {
     "rehearsal": ["--strategy", "--out", "--rate", "--record-bytes", "--soak-seconds", "--faults"],
     "bench": ["--out", "--mm2-records", "--repeats"],
     "setup": ["EXTRA", "kubernetes", "KAFKAMIG_CACHE"],
+    "docker-image": ["--host", "--tag"],
 }
 
 
@@ -72,9 +73,9 @@ def test_an_unknown_command_or_option_is_refused_with_what_exists(capsys: pytest
     assert "the following arguments are required: COMMAND" in capsys.readouterr().err
 
     with pytest.raises(SystemExit) as exit_:
-        main(["setup", "docker"])
+        main(["setup", "podman"])
     assert exit_.value.code == 2
-    assert "unknown extra 'docker' (choose from kubernetes)" in capsys.readouterr().err
+    assert "unknown extra 'podman' (choose from kubernetes, docker)" in capsys.readouterr().err
 
     with pytest.raises(SystemExit) as exit_:
         main(["status"])  # --stack is required
@@ -104,7 +105,7 @@ def test_setup_runs_the_script_shipped_in_the_package() -> None:
     assert script.is_file()
     assert (script.parent / "versions.env").is_file()
     builds = ("pulumi-cli", "langhost", "kafka-provider", "kubernetes-provider", "etcd", "kube-apiserver")
-    for name in (f"build-{build}.sh" for build in builds):
+    for name in [*(f"build-{build}.sh" for build in builds), "install-docker-engine.sh"]:
         assert (script.parent / name).stat().st_mode & 0o111, f"{name} must be executable (setup.sh runs it)"
 
 

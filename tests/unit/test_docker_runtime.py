@@ -12,10 +12,10 @@ from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.planning.cluster_inventory import ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import plan_migration
 from kafka_migration.planning.docker_containers import (
-    CONNECT_SCRIPT,
+    CONNECT_MAIN,
     DATA_DIR,
+    IMAGE_JMX_AGENT,
     docker_green_spec,
-    kafka_env_name,
     stable_cluster_id,
 )
 from kafka_migration.planning.local_processes import secrets_properties
@@ -51,25 +51,34 @@ def plan_at(cfg: MigrationConfig, step: Step):
 # --- The containers, as data ---------------------------------------------------------------------------------
 
 
+def server_properties(spec) -> dict[str, str]:
+    return load_properties(spec.broker.uploads["/etc/kafkamig/broker/server.properties"])
+
+
 def test_broker_is_one_kraft_node_in_combined_mode_with_its_data_on_the_volume() -> None:
     spec = docker_green_spec(docker_config(), plan_at(docker_config(), Step(Phase.GREEN_PROVISIONED)))
     broker = spec.broker
-    env = broker.env
+    props = server_properties(spec)
     assert broker.name == "kafkamig-b-broker"
-    assert broker.image == "apache/kafka:4.1.1"
-    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert env["KAFKA_NODE_ID"] == "1"
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@localhost:9093"
-    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "HOST://127.0.0.1:29092,DOCKER://kafkamig-b-broker:19092"
-    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "DOCKER"
-    assert env["KAFKA_LOG_DIRS"] == DATA_DIR
-    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    assert env["KAFKA_SUPER_USERS"] == "User:ANONYMOUS"
-    assert env["CLUSTER_ID"] == stable_cluster_id("kafkamig-b") and len(env["CLUSTER_ID"]) == 22
-    assert [(p.internal, p.external, p.ip) for p in broker.ports] == [(9092, 29092, "127.0.0.1")]
+    assert broker.image == "kafkamig/kafka:4.1.2"
+    assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert props["controller.listener.names"] == "CONTROLLER"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:9093"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:29092"
+    assert props["log.dirs"] == DATA_DIR
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["super.users"] == "User:ANONYMOUS"
+    shell, flag, script = broker.command
+    assert (shell, flag) == ("/bin/sh", "-c")
+    # Formatted once with the stack's own cluster id (a formatted volume is kept), then the broker replaces the shell.
+    formatting, start = script.split(" && ")
+    cluster_id = stable_cluster_id("kafkamig-b")
+    assert f"kafka.tools.StorageTool format --ignore-formatted -t {cluster_id} -c" in formatting
+    assert start.startswith("exec java ") and start.endswith("kafka.Kafka /etc/kafkamig/broker/server.properties")
     assert broker.volumes == {"kafkamig-b-data": DATA_DIR}
-    assert broker.network == spec.network == "kafkamig-b"
+    assert broker.healthcheck[-2:] == ("--bootstrap-server", "127.0.0.1:29092")
     assert spec.bootstrap_servers == "127.0.0.1:29092"
 
 
@@ -80,16 +89,18 @@ def test_connect_worker_runs_mm2_on_the_host_network_only_while_mm2_runs() -> No
     assert list(running.values()) == [False] + [True] * 8 + [False] * 2
     spec = docker_green_spec(cfg, plan_at(cfg, Step(Phase.REPLICATING)))
     assert spec.connect is not None
-    assert spec.connect.network_mode == "host"
-    assert spec.connect.command == (CONNECT_SCRIPT, "/var/lib/kafka-connect/connect-distributed.properties")
-    [text] = spec.connect.uploads.values()
+    script = spec.connect.command[2]
+    assert f"-javaagent:{IMAGE_JMX_AGENT}=127.0.0.1:9404:/var/lib/kafka-connect/jmx-exporter.yaml" in script
+    assert script.endswith(f"{CONNECT_MAIN} /var/lib/kafka-connect/connect-distributed.properties")
+    text = spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"]
     props = load_properties(text)
     assert props["bootstrap.servers"] == "127.0.0.1:29092"
     assert props["listeners"] == "http://127.0.0.1:28083"
     assert props["config.providers"] == "file"
     assert props["config.storage.topic"] == "mm2-configs.migration.internal"
-    assert BLUE_PASSWORD not in text
+    assert BLUE_PASSWORD not in "".join(spec.connect.uploads.values())
     assert spec.connect_url == "http://127.0.0.1:28083"
+    assert spec.metrics_url == "http://127.0.0.1:9404/metrics"
     assert spec.secrets_file == "/var/lib/kafka-connect/secrets/mm2-secrets.properties"
     assert spec.secret_keys == {"A.password": "A"}
 
@@ -113,21 +124,20 @@ def test_the_worker_reads_files_of_its_secrets_folder_only_and_allows_the_overri
         {"docker": {"host": "ssh://ops@docker-1", "brokerPort": 29092}, "bootstrapServers": "docker-1.example:29092"},
     ],
 )
-def test_nothing_is_published_beyond_the_docker_hosts_loopback(green: dict[str, Any]) -> None:
-    """Green is PLAINTEXT with ANONYMOUS a super user: a local or a remote engine publishes on its loopback only."""
+def test_nothing_listens_beyond_the_docker_hosts_loopback(green: dict[str, Any]) -> None:
+    """Green is PLAINTEXT with ANONYMOUS a super user: on a local or a remote engine it listens on loopback only."""
     cfg = docker_config(**green)
     spec = docker_green_spec(cfg, plan_at(cfg, Step(Phase.REPLICATING)))
-    for container in (spec.broker, spec.connect):
-        assert container is not None
-        assert all(p.ip == "127.0.0.1" for p in container.ports), container.name
-    assert [(p.internal, p.external) for p in spec.broker.ports] == [(9092, 29092)]
-    assert spec.broker.env["KAFKA_SUPER_USERS"] == "User:ANONYMOUS"
-    assert spec.connect is not None and spec.connect.network_mode == "host" and spec.connect.ports == ()
-    props = load_properties(spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"])
-    assert (props["listeners"], props["rest.advertised.host.name"]) == ("http://127.0.0.1:28083", "127.0.0.1")
+    props = server_properties(spec)
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:9093"
+    assert props["super.users"] == "User:ANONYMOUS"
+    assert spec.connect is not None
+    worker = load_properties(spec.connect.uploads["/var/lib/kafka-connect/connect-distributed.properties"])
+    assert (worker["listeners"], worker["rest.advertised.host.name"]) == ("http://127.0.0.1:28083", "127.0.0.1")
+    assert "=127.0.0.1:9404:" in spec.connect.command[2]  # the metrics exporter
     assert spec.connect_url == "http://127.0.0.1:28083"
     if green:
-        assert spec.broker.env["KAFKA_ADVERTISED_LISTENERS"].startswith(f"HOST://{green['bootstrapServers']},")
+        assert props["advertised.listeners"] == f"PLAINTEXT://{green['bootstrapServers']}"
 
 
 @pytest.mark.parametrize(
@@ -135,7 +145,7 @@ def test_nothing_is_published_beyond_the_docker_hosts_loopback(green: dict[str, 
     [
         (
             {"docker": {"host": "ssh://ops@docker-1"}},
-            r"publishes green on its own loopback only .*set green\.bootstrapServers.*ssh -L 9092:127\.0\.0\.1:9092",
+            r"runs green on its own loopback only .*set green\.bootstrapServers.*ssh -L 9092:127\.0\.0\.1:9092",
         ),
         ({"brokers": 3}, "runs one broker, got green.brokers=3; set brokers: 1"),
         (
@@ -149,12 +159,6 @@ def test_what_the_docker_runtime_cannot_run_is_refused_with_the_fix(green: dict[
     cfg = docker_config(**green)
     with pytest.raises(ValueError, match=message):
         docker_green_spec(cfg, plan_at(cfg, Step(Phase.GREEN_PROVISIONED)))
-
-
-def test_property_names_map_to_the_images_variables() -> None:
-    assert kafka_env_name("log.dirs") == "KAFKA_LOG_DIRS"
-    assert kafka_env_name("listener.name.internal.ssl_key") == "KAFKA_LISTENER_NAME_INTERNAL_SSL__KEY"
-    assert kafka_env_name("sasl.jaas-config") == "KAFKA_SASL_JAAS___CONFIG"
 
 
 # --- The Pulumi components (mocks) ---------------------------------------------------------------------------
@@ -209,7 +213,6 @@ STABLE = {
     "kafkamig:index:Migration$kafkamig:index:DockerGreen::migration-green",
     "kafkamig:index:Migration$kafkamig:index:DockerMirrorMaker2::migration-mm2",
     "kafkamig:index:DockerGreen$docker:index/remoteImage:RemoteImage::migration-green-image",
-    "kafkamig:index:DockerGreen$docker:index/network:Network::migration-green-network",
     "kafkamig:index:DockerGreen$docker:index/volume:Volume::migration-green-data",
     "kafkamig:index:DockerGreen$docker:index/container:Container::migration-green-broker",
 }
@@ -230,15 +233,17 @@ def test_green_keeps_its_urns_at_every_step_and_the_worker_exists_while_mm2_runs
     assert all(b == broker_inputs[0] for b in broker_inputs)
 
 
-def test_broker_container_gets_the_image_network_volume_and_port() -> None:
+def test_broker_container_gets_the_image_volume_and_the_hosts_network() -> None:
     registered, outputs = register_docker(docker_config(), Step(Phase.GREEN_PROVISIONED))
     broker = registered["kafkamig:index:DockerGreen$docker:index/container:Container::migration-green-broker"]
     assert broker["name"] == "kafkamig-rehearsal-b-broker"
-    assert broker["image"] == "sha256:apache/kafka:4.1.1"
-    assert broker["networksAdvanced"] == [{"name": "kafkamig-rehearsal-b"}]
+    assert broker["image"] == "sha256:kafkamig/kafka:4.1.2"
+    assert broker["networkMode"] == "host"
+    assert "ports" not in broker and "networksAdvanced" not in broker
     assert broker["volumes"] == [{"volumeName": "kafkamig-rehearsal-b-data", "containerPath": DATA_DIR}]
-    assert broker["ports"] == [{"internal": 9092, "external": 29092, "ip": "127.0.0.1"}]
-    assert "KAFKA_PROCESS_ROLES=broker,controller" in broker["envs"]
+    uploads = {u["file"]: u["content"] for u in broker["uploads"]}
+    assert load_properties(uploads["/etc/kafkamig/broker/server.properties"])["process.roles"] == "broker,controller"
+    assert broker["command"][:2] == ["/bin/sh", "-c"]
     assert broker["wait"] is True
     assert registered["kafkamig:index:DockerGreen$docker:index/volume:Volume::migration-green-data"]["name"] == (
         "kafkamig-rehearsal-b-data"
@@ -251,11 +256,11 @@ def test_worker_reads_blues_password_from_a_secret_upload() -> None:
     registered, outputs = register_docker(docker_config(), Step(Phase.BIDIRECTIONAL))
     worker = registered[WORKER]
     assert worker["networkMode"] == "host"
-    assert worker["command"] == [CONNECT_SCRIPT, "/var/lib/kafka-connect/connect-distributed.properties"]
-    # One secret upload makes the whole `uploads` input a secret (the config file holds no password anyway).
+    assert worker["command"][2].endswith(f"{CONNECT_MAIN} /var/lib/kafka-connect/connect-distributed.properties")
+    # One secret upload makes the whole `uploads` input a secret (the config files hold no password anyway).
     assert worker["uploads"][rpc._special_sig_key] == rpc._special_secret_sig
-    config, secrets = worker["uploads"]["value"]
-    assert BLUE_PASSWORD not in config["content"]
+    *configs, secrets = worker["uploads"]["value"]
+    assert all(BLUE_PASSWORD not in config["content"] for config in configs)
     assert secrets["file"] == outputs["secrets_file"] == "/var/lib/kafka-connect/secrets/mm2-secrets.properties"
     assert secrets["content"] == secrets_properties({"A.password": BLUE_PASSWORD})
     assert load_properties(secrets["content"]) == {"A.password": BLUE_PASSWORD}

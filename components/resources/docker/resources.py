@@ -1,6 +1,6 @@
 """Pulumi components of the Docker runtime: `planning.docker_containers` as `pulumi_docker` resources.
 
-`DockerGreen` (image, network, data volume, broker container) exists from
+`DockerGreen` (image, data volume, broker container) exists from
 `green-provisioned` on with the same inputs at every step. `DockerMirrorMaker2` holds the
 Connect container only while MM2 runs: the worker keeps its state in green's topics, so
 the container is created at `replicating` and removed at `mm2-stopped` (after the flows
@@ -18,7 +18,13 @@ import pulumi_docker as docker
 from kafka_migration.config.clusters import DockerRuntimeSpec
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
-from kafka_migration.planning.docker_containers import ContainerSpec, DockerGreenSpec, docker_green_spec, docker_spec
+from kafka_migration.planning.docker_containers import (
+    NETWORK_MODE,
+    ContainerSpec,
+    DockerGreenSpec,
+    docker_green_spec,
+    docker_spec,
+)
 from kafka_migration.planning.local_processes import secrets_properties
 
 GREEN_TYPE = "kafkamig:index:DockerGreen"
@@ -37,23 +43,20 @@ def container(
     opts: pulumi.ResourceOptions,
     extra_uploads: list[docker.ContainerUploadArgs] | None = None,
 ) -> docker.Container:
-    """A container from its spec, waiting for its health check before it counts as created."""
+    """A container on the Docker host's network, waiting for its health check before it counts as created."""
     uploads = [docker.ContainerUploadArgs(file=path, content=text) for path, text in spec.uploads.items()]
     uploads += extra_uploads or []
     return docker.Container(
         name,
         name=spec.name,
         image=image,
-        hostname=None if spec.network_mode == "host" else spec.name,
-        envs=[f"{k}={v}" for k, v in spec.env.items()],
-        command=list(spec.command) or None,
-        ports=[docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip) for p in spec.ports],
-        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=spec.network)] if spec.network else None,
-        network_mode=spec.network_mode,
+        envs=[f"{k}={v}" for k, v in spec.env.items()] or None,
+        command=list(spec.command),
+        network_mode=NETWORK_MODE,
         volumes=[docker.ContainerVolumeArgs(volume_name=v, container_path=p) for v, p in spec.volumes.items()],
         uploads=uploads or None,
         healthcheck=docker.ContainerHealthcheckArgs(
-            tests=list(spec.healthcheck), interval="5s", timeout="20s", retries=30, start_period="10s"
+            tests=list(spec.healthcheck), interval="10s", timeout="20s", retries=30, start_period="10s"
         )
         if spec.healthcheck
         else None,
@@ -89,13 +92,12 @@ class DockerGreen(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         kept = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect))
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
-        network = docker.Network(f"{name}-network", name=spec.network, opts=child)
         volume = docker.Volume(f"{name}-data", name=spec.data_volume, opts=kept)
         self.broker = container(
             f"{name}-broker",
             spec.broker,
             image.image_id,
-            pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[network, volume])),
+            pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[volume])),
         )
         self.image_id = image.image_id
         self.bootstrap_servers = self.broker.id.apply(lambda _: spec.bootstrap_servers)
@@ -119,7 +121,7 @@ class DockerMirrorMaker2(pulumi.ComponentResource):
     connect_url: pulumi.Output[str]
     """Connect's REST API, on the Docker host's loopback."""
     metrics_url: pulumi.Output[str | None]
-    """None: the image has no Prometheus exporter."""
+    """The worker's Prometheus endpoint (its JMX exporter, on the Docker host's loopback)."""
     secrets_file: str
     """Path, in the container, of the properties file connectors read passwords from."""
 
@@ -145,7 +147,7 @@ class DockerMirrorMaker2(pulumi.ComponentResource):
             self.connect_url = self.worker.id.apply(lambda _: spec.connect_url)
         else:
             self.connect_url = pulumi.Output.from_input(spec.connect_url)
-        self.metrics_url = pulumi.Output.from_input(None)
+        self.metrics_url = pulumi.Output.from_input(spec.metrics_url)
         self.register_outputs({"connectUrl": self.connect_url, "running": spec.connect is not None})
 
 
@@ -188,7 +190,7 @@ def build_docker_green(
     """Green and the MM2 worker as containers, children of `parent` (from `green-provisioned` on).
 
     Children: `<name>-docker` (the provider, unless one is given), `<name>-green`
-    (DockerGreen) and `<name>-mm2` (DockerMirrorMaker2). Container, network and volume names
+    (DockerGreen) and `<name>-mm2` (DockerMirrorMaker2). Container and volume names
     start with `kafkamig-<stack>-<alias>`, so stacks sharing a Docker host do not collide.
     """
     if not plan.green_provisioned:
