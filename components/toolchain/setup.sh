@@ -9,7 +9,10 @@
 #   - with `setup.sh kubernetes` (or KAFKAMIG_WITH=kubernetes) also the kubernetes
 #     provider plugin, the slowest build, which only the Kubernetes runtime needs, and
 #     etcd, kube-apiserver and kube-controller-manager (its garbage collector), the real
-#     API server its integration tests run against (one step builds both Kubernetes commands).
+#     API server its integration tests run against (one step builds both Kubernetes commands);
+#   - with `setup.sh docker` (or KAFKAMIG_WITH=docker) also the docker provider plugin
+#     (pulumi-docker's, built from Go modules like the kafka one), which only the Docker
+#     runtime needs. The Docker engine itself is not installed here.
 # Each step prints one line with its elapsed time; a failed step prints where its log is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +68,19 @@ if [[ "$extras" == *" kubernetes "* ]]; then
     "$here/build-kubernetes-provider.sh"
   step "etcd $ETCD_VERSION" build-etcd.log "$here/build-etcd.sh"
   step "kube-apiserver $KUBE_APISERVER_VERSION" build-kube-apiserver.log "$here/build-kube-apiserver.sh"
+fi
+
+install_docker_plugin() {
+  "$here/build-docker-provider.sh"
+  local plugin_dir="$PULUMI_HOME/plugins/resource-docker-v$DOCKER_PLUGIN_VERSION"
+  if ! cmp -s "$PULUMI_ROOT/providers/pulumi-resource-docker" "$plugin_dir/pulumi-resource-docker" 2>/dev/null; then
+    rm -rf "$plugin_dir" "$plugin_dir.lock"
+    "$PULUMI_ROOT/bin/pulumi" plugin install resource docker "$DOCKER_PLUGIN_VERSION" \
+      --file "$PULUMI_ROOT/providers/pulumi-resource-docker"
+  fi
+}
+if [[ "$extras" == *" docker "* ]]; then
+  step "docker provider plugin $DOCKER_PLUGIN_VERSION" build-docker-provider.log install_docker_plugin
 fi
 
 fetch_jars() {
