@@ -10,8 +10,10 @@
 #     provider plugin, the slowest build, which only the Kubernetes runtime needs, and
 #     etcd, kube-apiserver and kube-controller-manager (its garbage collector), the real
 #     API server its integration tests run against (one step builds both Kubernetes commands);
-#   - with `setup.sh docker` also Debian's Docker engine (docker.io) and busybox-static, installed
-#     with apt-get as root when missing (nothing is started: the tests run a private dockerd).
+#   - with `setup.sh docker` (or KAFKAMIG_WITH=docker) also the docker provider plugin
+#     (pulumi-docker's tokens over the upstream Terraform provider, built from Go modules like
+#     the kafka one), and Debian's Docker engine (docker.io) and busybox-static, installed with
+#     apt-get as root when missing (nothing is started: the tests run a private dockerd).
 # Each step prints one line with its elapsed time; a failed step prints where its log is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,16 +53,18 @@ fi
 step "pulumi CLI $PULUMI_CLI_VERSION" build-cli.log "$here/build-pulumi-cli.sh"
 step "python language host" build-langhost.log "$here/build-langhost.sh"
 
-install_kafka_plugin() {
-  "$here/build-kafka-provider.sh"
-  local plugin_dir="$PULUMI_HOME/plugins/resource-kafka-v$KAFKA_PLUGIN_VERSION"
-  if ! cmp -s "$PULUMI_ROOT/providers/pulumi-resource-kafka" "$plugin_dir/pulumi-resource-kafka" 2>/dev/null; then
+# install_plugin NAME VERSION: builds $PULUMI_ROOT/providers/pulumi-resource-NAME (build-NAME-provider.sh)
+# and installs it into PULUMI_HOME when the installed copy differs.
+install_plugin() {
+  local name=$1 version=$2
+  "$here/build-$name-provider.sh"
+  local built="$PULUMI_ROOT/providers/pulumi-resource-$name" plugin_dir="$PULUMI_HOME/plugins/resource-$name-v$version"
+  if ! cmp -s "$built" "$plugin_dir/pulumi-resource-$name" 2>/dev/null; then
     rm -rf "$plugin_dir" "$plugin_dir.lock"
-    "$PULUMI_ROOT/bin/pulumi" plugin install resource kafka "$KAFKA_PLUGIN_VERSION" \
-      --file "$PULUMI_ROOT/providers/pulumi-resource-kafka"
+    "$PULUMI_ROOT/bin/pulumi" plugin install resource "$name" "$version" --file "$built"
   fi
 }
-step "kafka provider plugin $KAFKA_PLUGIN_VERSION" build-kafka-provider.log install_kafka_plugin
+step "kafka provider plugin $KAFKA_PLUGIN_VERSION" build-kafka-provider.log install_plugin kafka "$KAFKA_PLUGIN_VERSION"
 
 if [[ "$extras" == *" kubernetes "* ]]; then
   step "kubernetes provider plugin $KUBERNETES_PLUGIN_VERSION" build-kubernetes-provider.log \
@@ -70,6 +74,8 @@ if [[ "$extras" == *" kubernetes "* ]]; then
 fi
 
 if [[ "$extras" == *" docker "* ]]; then
+  step "docker provider plugin $DOCKER_PLUGIN_VERSION" build-docker-provider.log \
+    install_plugin docker "$DOCKER_PLUGIN_VERSION"
   step "docker engine (Debian docker.io)" install-docker-engine.log "$here/install-docker-engine.sh"
 fi
 
