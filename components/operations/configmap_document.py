@@ -13,6 +13,12 @@ The API client comes from the kubeconfig as kubectl finds it (`KUBECONFIG`, else
 kubeconfig's current one), and from the pod's service account when running in a pod with
 no kubeconfig context given. Only the document's published form is ever written: it
 carries cluster, topics and the security protocol, never a password.
+
+`ConfigMapDocuments` reads the documents of many client groups with one API client: what the
+rehearsal's clients poll (`rehearsal.configmap_routes`) and what `kafka-migration status` shows.
+A server that does not answer (unreachable, timed out, a 5xx) is `DocumentUnavailable`, told
+apart from a missing ConfigMap (None); `read_failure` says why in one line without the
+server's headers or body.
 """
 
 from __future__ import annotations
@@ -23,15 +29,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from kafka_migration.planning.kubernetes_objects import ROUTING_KEY
+from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, routing_config_map_name
 from kafka_migration.planning.routing import published_form
 
 NOT_FOUND = 404
 CONFLICT = 409
+SERVER_ERROR = 500
 WRITE_ATTEMPTS = 20
 REQUEST_TIMEOUT_S = 15.0
 IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
@@ -76,6 +84,8 @@ class ConfigMapSink:
     name: str
     context: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = REQUEST_TIMEOUT_S
+    """Each request's timeout."""
     _api: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -86,7 +96,7 @@ class ConfigMapSink:
 
     def _get(self) -> Any | None:
         try:
-            return self.api.read_namespaced_config_map(self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT_S)
+            return self.api.read_namespaced_config_map(self.name, self.namespace, _request_timeout=self.timeout_s)
         except ApiException as err:
             if err.status == NOT_FOUND:
                 return None
@@ -106,7 +116,7 @@ class ConfigMapSink:
                 if live is None:
                     body = {"metadata": {"name": self.name, "namespace": self.namespace, "labels": self.labels}}
                     self.api.create_namespaced_config_map(
-                        self.namespace, {**body, "data": {ROUTING_KEY: data}}, _request_timeout=REQUEST_TIMEOUT_S
+                        self.namespace, {**body, "data": {ROUTING_KEY: data}}, _request_timeout=self.timeout_s
                     )
                     return
                 labels = {**(live.metadata.labels or {}), **self.labels}
@@ -115,9 +125,7 @@ class ConfigMapSink:
                 if live.metadata.annotations:
                     meta["annotations"] = live.metadata.annotations
                 body = {"metadata": meta, "data": {**(live.data or {}), ROUTING_KEY: data}}
-                self.api.replace_namespaced_config_map(
-                    self.name, self.namespace, body, _request_timeout=REQUEST_TIMEOUT_S
-                )
+                self.api.replace_namespaced_config_map(self.name, self.namespace, body, _request_timeout=self.timeout_s)
                 return
             except ApiException as err:
                 if err.status != CONFLICT:
@@ -128,7 +136,56 @@ class ConfigMapSink:
     def delete(self) -> None:
         """Remove the ConfigMap; a missing one is fine."""
         try:
-            self.api.delete_namespaced_config_map(self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT_S)
+            self.api.delete_namespaced_config_map(self.name, self.namespace, _request_timeout=self.timeout_s)
         except ApiException as err:
             if err.status != NOT_FOUND:
                 raise
+
+
+class DocumentUnavailable(RuntimeError):
+    """The API server did not answer a read (unreachable, timed out, a 5xx): the document is unknown, not missing."""
+
+
+def read_failure(err: BaseException) -> str:
+    """Why a ConfigMap could not be read, in one line: the server's status and reason, never its headers or body.
+
+    The token of the kubeconfig is in no error's text (it is a request header); an
+    ApiException's text would carry the response's headers and body, so only its status is kept.
+    """
+    cause = err.__cause__ if isinstance(err, DocumentUnavailable) and err.__cause__ is not None else err
+    if isinstance(cause, ApiException):
+        return f"the API server answered {cause.status} {cause.reason or ''}".rstrip()
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+@dataclass
+class ConfigMapDocuments:
+    """Routing documents of client groups, each in its ConfigMap `kafka-routing-<client-group>` of `namespace`.
+
+    One API client for every read (`core_api` with `context`), made at the first read.
+    """
+
+    namespace: str
+    context: str | None = None
+    timeout_s: float = REQUEST_TIMEOUT_S
+    _api: Any = field(default=None, repr=False, compare=False)
+
+    def read(self, client_group: str) -> dict[str, Any] | None:
+        """The group's document as its clients read it now; None when its ConfigMap (or the key) is missing.
+
+        Raises DocumentUnavailable when the server did not answer, and ApiException when it
+        refused the read (403: the kubeconfig's identity may not get the ConfigMap).
+        """
+        if self._api is None:
+            self._api = core_api(self.context)
+        name = routing_config_map_name(client_group)
+        sink = ConfigMapSink(self.namespace, name, self.context, timeout_s=self.timeout_s, _api=self._api)
+        try:
+            return sink.read()
+        except ApiException as err:
+            if err.status is not None and err.status < SERVER_ERROR:
+                raise
+            raise DocumentUnavailable(read_failure(err)) from err
+        except urllib3.exceptions.HTTPError as err:
+            raise DocumentUnavailable(read_failure(err)) from err

@@ -8,6 +8,11 @@ the Connect pods themselves, and pods of green's namespace labelled `kafkamig.io
 with connector resources (operator and Connect pods); NetworkPolicies add up, so ours only
 admits the tooling on top and keeps the door shut where policy generation is turned off.
 
+MM2's metrics: the ConfigMap `<connect>-metrics` (`connect_metrics_config_map`) holds the JMX
+exporter rules the KafkaConnect's `metricsConfig` references. It lives exactly as long as the
+KafkaConnect (from `green-provisioned` on, while MM2 runs and while Connect is scaled to zero):
+the Strimzi operator fails a KafkaConnect whose metrics ConfigMap is missing, even without pods.
+
 Routing: one `ConfigMap kafka-routing-<client-group>` per client group (`routing_config_maps`).
 """
 
@@ -18,10 +23,13 @@ from typing import Any
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
+from kafka_migration.planning.local_processes import JMX_EXPORTER_CONFIG
 from kafka_migration.planning.strimzi_names import (
     CONNECT_REST_PORT,
     DNS_LABEL,
     DNS_SUBDOMAIN,
+    METRICS_CONFIG_KEY,
+    METRICS_PORT,
     STRIMZI_KIND_LABEL,
     Manifest,
     object_metadata,
@@ -69,6 +77,17 @@ def connect_secret_access(cfg: MigrationConfig) -> list[Manifest]:
     ]
 
 
+def connect_metrics_config_map(cfg: MigrationConfig) -> Manifest:
+    """The ConfigMap `<connect>-metrics` in green's namespace: the JMX exporter rules under `METRICS_CONFIG_KEY`."""
+    names = strimzi_names(cfg)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_metadata(names.connect_metrics_config_map, names.namespace),
+        "data": {METRICS_CONFIG_KEY: JMX_EXPORTER_CONFIG},
+    }
+
+
 def connect_network_policy(cfg: MigrationConfig) -> Manifest:
     """The `NetworkPolicy` guarding Connect's REST API: port 8083 of the Connect pods, from three peers only.
 
@@ -78,8 +97,10 @@ def connect_network_policy(cfg: MigrationConfig) -> Manifest:
     - the Connect pods themselves: a worker forwards connector requests to the group's leader;
     - pods of green's namespace labelled `TOOLING_LABEL: "true"`: this migration's tooling.
 
-    It selects only the Connect pods and only restricts ingress (nothing else of theirs
-    listens: no metrics or JMX port is configured).
+    The metrics port (`METRICS_PORT`, the JMX exporter) is open to every peer, as Strimzi's own
+    policy opens it once metrics are configured: the gates, `status` and a Prometheus scrape it,
+    also where Strimzi's policy generation is turned off. It selects only the Connect pods and
+    only restricts ingress; no other port of theirs is opened (JMX is not configured).
     """
     names = strimzi_names(cfg)
     return {
@@ -100,7 +121,8 @@ def connect_network_policy(cfg: MigrationConfig) -> Manifest:
                         {"podSelector": {"matchLabels": names.connect_pod_labels}},
                         {"podSelector": {"matchLabels": {TOOLING_LABEL: "true"}}},
                     ],
-                }
+                },
+                {"ports": [{"protocol": "TCP", "port": METRICS_PORT}]},
             ],
         },
     }

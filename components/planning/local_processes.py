@@ -2,7 +2,7 @@
 
 `local_runtime` starts them as JVMs on 127.0.0.1; the Docker runtime's containers
 (`planning.docker_containers`) take the same settings with their own listeners and folders;
-the gates and `status` find MM2's REST API and metrics through `mm2_endpoints`. Nothing here
+the gates and `status` find MM2's REST API and metrics through `mm2_endpoints` (Strimzi's too). Nothing here
 starts, reads or writes anything.
 """
 
@@ -18,6 +18,7 @@ from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.grants import CONNECT_WORKER_NAME
 from kafka_migration.planning.java_text import jaas_escaped, jaas_quoted, properties_text
 from kafka_migration.planning.mm2 import endpoint
+from kafka_migration.planning.strimzi_names import connect_metrics_urls, strimzi_names
 
 DEFAULT_DATA_DIR = Path(".local-clusters")
 """Where local clusters and workers keep their data, relative to the Pulumi project."""
@@ -459,7 +460,15 @@ class Mm2Endpoints:
 
 
 def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> Mm2Endpoints:
-    """Connect REST URL (and credentials file) and Prometheus URLs the gates and `status` read MM2 through."""
+    """Connect REST URL (and credentials file) and Prometheus URLs the gates and `status` read MM2 through.
+
+    On Kubernetes the REST API is `mm2.connectUrl`, else Strimzi's `-connect-api` Service, and
+    the metrics are `mm2.metricsUrl`, else every Connect pod's exporter
+    (`strimzi_names.connect_metrics_urls`): both inside the Kubernetes cluster.
+    """
+    if cfg.green.runtime is RuntimeKind.KUBERNETES:
+        connect_url = cfg.mm2.connect_url or strimzi_names(cfg).connect_url
+        return Mm2Endpoints(connect_url, connect_metrics_urls(cfg))
     if cfg.mm2.connect_url:
         return Mm2Endpoints(cfg.mm2.connect_url, (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else ())
     workers = local_workers(cfg, cfg.green.resolved_bootstrap_servers, data_root)

@@ -9,6 +9,10 @@ secret config provider (`${strimzisecrets:<namespace>/<secret>:<key>}`) from one
 whose keys are `<alias>.password`; the Pulumi layer fills it from the stack's secrets.
 (No `FileConfigProvider` of ours runs there, so no `allowed.paths` of ours either: Strimzi
 appends its own `strimzifile`/`strimzidir` providers, which it uses itself, and sets them up.)
+
+MM2's metrics: the KafkaConnect's `metricsConfig` runs the Prometheus JMX exporter in every
+Connect pod with the rules every runtime's worker uses (`local_processes.JMX_EXPORTER_CONFIG`),
+read from the ConfigMap `kubernetes_objects.connect_metrics_config_map` describes.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from kafka_migration.planning.strimzi_names import (
     CLUSTER_LABEL,
     CONFIG_PROVIDER,
     DNS_SUBDOMAIN,
+    METRICS_CONFIG_KEY,
     Manifest,
     StrimziNames,
+    connect_replicas,
     custom_resource,
     kubernetes_spec,
     object_metadata,
@@ -50,8 +56,6 @@ from kafka_migration.planning.strimzi_names import (
 USE_CONNECTOR_RESOURCES = "strimzi.io/use-connector-resources"
 FLOW_LABEL = "kafkamig.io/flow"
 """On every KafkaConnector: the flow it belongs to (`A-to-B`), for `kubectl get -l`."""
-CONNECT_REPLICAS = 2
-"""Connect workers while MM2 runs unless `mm2.workers` says: two, so that a pod restart does not pause replication."""
 CONFIG_PROVIDER_CLASS = "io.strimzi.kafka.KubernetesSecretConfigProvider"
 
 
@@ -123,6 +127,17 @@ def kafka_connectors(cfg: MigrationConfig, plan: MigrationPlan) -> list[Manifest
     return out
 
 
+def metrics_config(names: StrimziNames) -> dict[str, Any]:
+    """The KafkaConnect's `metricsConfig`: the JMX exporter, its rules in `names.connect_metrics_config_map`.
+
+    That ConfigMap is `kubernetes_objects.connect_metrics_config_map`. Each Connect pod then
+    serves MM2's metrics on `METRICS_PORT` (`StrimziNames.worker_metrics_url`).
+    Always with `valueFrom`, which the CRD's CEL rule requires of `jmxPrometheusExporter`.
+    """
+    ref = {"name": names.connect_metrics_config_map, "key": METRICS_CONFIG_KEY}
+    return {"type": "jmxPrometheusExporter", "valueFrom": {"configMapKeyRef": ref}}
+
+
 def kafka_connect(cfg: MigrationConfig, plan: MigrationPlan) -> Manifest:
     """The Connect cluster running MM2's connectors: on green, scaled to zero whenever MM2 does not run."""
     names, spec = strimzi_names(cfg), kubernetes_spec(cfg.green)
@@ -130,7 +145,7 @@ def kafka_connect(cfg: MigrationConfig, plan: MigrationPlan) -> Manifest:
     rf = str(min(cfg.mm2.internal_topic_replication_factor, cfg.green.brokers))
     body: dict[str, Any] = {
         "version": spec.kafka_version,
-        "replicas": (cfg.mm2.workers or CONNECT_REPLICAS) if plan.mm2_running else 0,
+        "replicas": connect_replicas(cfg) if plan.mm2_running else 0,
         "bootstrapServers": names.bootstrap_servers,
         "groupId": f"mm2-{CONNECT_WORKER_NAME}",
         "configStorageTopic": configs,
@@ -153,6 +168,7 @@ def kafka_connect(cfg: MigrationConfig, plan: MigrationPlan) -> Manifest:
             "config.providers": CONFIG_PROVIDER,
             f"config.providers.{CONFIG_PROVIDER}.class": CONFIG_PROVIDER_CLASS,
         },
+        "metricsConfig": metrics_config(names),
     }
     sec = cfg.green.security
     if uses_sasl(cfg.green):

@@ -13,8 +13,9 @@ What a step becomes:
   one `KafkaConnector` per MM2 connector of both flows, `running` or `stopped` as the plan
   says, so the set of resources (and their URNs) never changes with the phase; the Connect
   workers scale to zero while MM2 does not run; next to it (`kubernetes_objects`) the Role
-  and RoleBinding that let Connect read the credentials Secret and the `NetworkPolicy`
-  guarding its REST API;
+  and RoleBinding that let Connect read the credentials Secret, the `NetworkPolicy`
+  guarding its REST API, and the ConfigMap of JMX exporter rules its `metricsConfig`
+  references (kept while Connect is scaled to zero: the KafkaConnect still references it);
 - routing (`kubernetes_objects`): one `ConfigMap kafka-routing-<client-group>` per client group.
 
 Names, labels and metadata come from `strimzi_names`. Passwords never appear in a
@@ -29,6 +30,7 @@ from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.java_text import jaas_escaped
 from kafka_migration.planning.kubernetes_objects import (
+    connect_metrics_config_map,
     connect_network_policy,
     connect_secret_access,
     routing_config_maps,
@@ -55,7 +57,7 @@ class StrimziManifests:
     users: tuple[Manifest, ...]
     connect: tuple[Manifest, ...]
     """The `Role` and `RoleBinding` that let Connect read the credentials Secret, the `NetworkPolicy` guarding its
-    REST API, then the `KafkaConnect` (always last)."""
+    REST API, the metrics `ConfigMap`, then the `KafkaConnect` (always last: created after them, deleted before)."""
     connectors: tuple[Manifest, ...]
     routing: tuple[Manifest, ...]
     credential_keys: dict[str, str]
@@ -106,7 +108,16 @@ def strimzi_manifests(cfg: MigrationConfig, plan: MigrationPlan) -> StrimziManif
         kafka=(kafka(cfg), node_pool(cfg)) if green else (),
         topics=tuple(kafka_topics(cfg, plan)) if green else (),
         users=tuple(kafka_users(cfg, plan)) if green else (),
-        connect=(*connect_secret_access(cfg), connect_network_policy(cfg), kafka_connect(cfg, plan)) if green else (),
+        connect=(
+            (
+                *connect_secret_access(cfg),
+                connect_network_policy(cfg),
+                connect_metrics_config_map(cfg),
+                kafka_connect(cfg, plan),
+            )
+            if green
+            else ()
+        ),
         connectors=tuple(kafka_connectors(cfg, plan)) if green else (),
         routing=tuple(routing_config_maps(cfg, plan)),
         credential_keys=credential_keys(cfg),

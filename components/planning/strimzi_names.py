@@ -26,6 +26,13 @@ STRIMZI_NAME_LABEL = "strimzi.io/name"
 CLIENT_PORT = 9092
 """Port of the clients' listener; `ClusterSpec.resolved_bootstrap_servers` assumes it."""
 CONNECT_REST_PORT = 8083
+METRICS_PORT = 9404
+"""Where Strimzi's pods serve the Prometheus JMX exporter (container port `tcp-prometheus`) once their
+resource has a `metricsConfig`; no Service of Strimzi's exposes it."""
+METRICS_CONFIG_KEY = "metrics-config.yml"
+"""Key of the metrics ConfigMap holding the exporter's rules (the key Strimzi's examples use)."""
+CONNECT_REPLICAS = 2
+"""Connect workers while MM2 runs unless `mm2.workers` says: two, so that a pod restart does not pause replication."""
 CONFIG_PROVIDER = "strimzisecrets"
 
 DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -73,6 +80,22 @@ class StrimziNames:
         return f"http://{self.connect}-connect-api.{self.namespace}.svc:{CONNECT_REST_PORT}"
 
     @property
+    def connect_metrics_config_map(self) -> str:
+        """The ConfigMap holding the JMX exporter rules the KafkaConnect's `metricsConfig` references."""
+        return f"{self.connect}-metrics"
+
+    def worker_metrics_url(self, index: int) -> str:
+        """The exporter of Connect pod `index`, by its DNS name under Strimzi's headless Service.
+
+        Strimzi names the pods `<connect>-connect-<index>` (0, 1, ...) and gives each that
+        hostname with the headless Service `<connect>-connect` as its subdomain, so every
+        worker is reachable on its own: a Service in front of them all would answer each
+        scrape from one pod, and each worker exports only the tasks it runs.
+        """
+        pod = f"{self.connect}-connect-{index}"
+        return f"http://{pod}.{self.connect}-connect.{self.namespace}.svc:{METRICS_PORT}/metrics"
+
+    @property
     def cluster_ca_secret(self) -> str:
         """Strimzi's Secret with the cluster CA certificate clients of a TLS listener trust."""
         return f"{self.cluster}-cluster-ca-cert"
@@ -80,6 +103,23 @@ class StrimziNames:
     def secret_reference(self, key: str) -> str:
         """A config-provider placeholder the Connect workers resolve from the credentials Secret."""
         return f"${{{CONFIG_PROVIDER}:{self.namespace}/{self.credentials_secret}:{key}}}"
+
+
+def connect_replicas(cfg: MigrationConfig) -> int:
+    """The KafkaConnect's `replicas` while MM2 runs: `mm2.workers`, default `CONNECT_REPLICAS`."""
+    return cfg.mm2.workers or CONNECT_REPLICAS
+
+
+def connect_metrics_urls(cfg: MigrationConfig) -> tuple[str, ...]:
+    """Where the gates and `status` read MM2's metrics on Kubernetes: `mm2.metricsUrl`, else every worker's exporter.
+
+    The default reaches each Connect pod by its DNS name (`StrimziNames.worker_metrics_url`),
+    from inside the Kubernetes cluster only, as `mm2.connectUrl`'s `-connect-api` Service.
+    """
+    if cfg.mm2.metrics_url:
+        return (cfg.mm2.metrics_url,)
+    names = strimzi_names(cfg)
+    return tuple(names.worker_metrics_url(i) for i in range(connect_replicas(cfg)))
 
 
 def manifest_key(manifest: Manifest) -> str:

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import urllib3
-from kubernetes.client.exceptions import ApiException
-
-from kafka_migration.operations.configmap_document import ConfigMapSink, core_api
-from kafka_migration.planning.kubernetes_objects import routing_config_map_name
+from kafka_migration.operations.configmap_document import ConfigMapDocuments, DocumentUnavailable
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.rehearsal.routed_client import Route, RouteUnavailable
-
-SERVER_ERROR = 500
 
 
 class ConfigMapRoutes:
@@ -27,19 +21,12 @@ class ConfigMapRoutes:
     def __init__(self, namespace: str, context: str | None = None, api: Any = None) -> None:
         self.namespace = namespace
         self.context = context
-        self._api = api
+        self._documents = ConfigMapDocuments(namespace, context, _api=api)
 
     def read(self, client_group: str) -> Route | None:
-        if self._api is None:
-            self._api = core_api(self.context)
-        sink = ConfigMapSink(self.namespace, routing_config_map_name(client_group), self.context, _api=self._api)
         try:
-            body = sink.read()
-        except ApiException as err:
-            if err.status is not None and err.status < SERVER_ERROR:
-                raise
-            raise RouteUnavailable(str(err)) from err
-        except urllib3.exceptions.HTTPError as err:
+            body = self._documents.read(client_group)
+        except DocumentUnavailable as err:
             raise RouteUnavailable(str(err)) from err
         if body is None:
             return None

@@ -109,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     # Relative paths in the config (CA files, routing folder) mean what they mean to `pulumi up`.
     os.chdir(project_dir)
     samples_file = out_dir / SAMPLES_FILE
-    reader = LiveReader(stack.config, project_dir)
+    try:
+        reader = LiveReader(stack.config, project_dir)
+    except ValueError as err:  # a config no runtime can name MM2's endpoints for (the message names the fix)
+        return _error(str(err))
     applied = step_of(stack.outputs.get("step"))
     try:
         with _progress(quiet, args.samples) as progress:

@@ -26,7 +26,7 @@ from kafka_migration.planning.cluster_inventory import ClusterInventory
 from kafka_migration.planning.gate_evidence import FlowEvidence
 from kafka_migration.planning.gates import active_flows, evaluate, gates_for, known_topic_ids, spent_forces
 from kafka_migration.planning.local_processes import DEFAULT_DATA_DIR, mm2_endpoints
-from kafka_migration.planning.phases import Step, config_steps
+from kafka_migration.planning.phases import Step, config_steps, configmap_routing, routing_kubeconfig_context
 from kafka_migration.planning.routing import RoutingDocument
 from kafka_migration.status.decisions import (
     client_statuses,
@@ -178,10 +178,15 @@ class LiveReader:
                 errors.append(error)
         return out, errors
 
-    def documents(self) -> dict[str, Any]:
-        """The routing documents published in the local routing folder (none when routing is by ConfigMaps)."""
-        if self.cfg.routing.kubernetes_namespace:
-            return {}
+    def documents(self) -> tuple[dict[str, Any], str | None]:
+        """The routing documents the clients read now, by client group, and why they could not all be read.
+
+        Files in `routing.directory`, or with `routing.kubernetesNamespace` the ConfigMaps
+        `kafka-routing-<client-group>` read through the API server (`_config_map_documents`).
+        A missing or invalid document is left out (the report falls back to the outputs).
+        """
+        if configmap_routing(self.cfg):
+            return self._config_map_documents()
         directory = Path(self.cfg.routing.directory)
         if not directory.is_absolute():
             directory = self.project_dir / directory
@@ -193,7 +198,33 @@ class LiveReader:
                 ).to_json()
             except (OSError, ValueError):
                 continue
-        return out
+        return out, None
+
+    def _config_map_documents(self) -> tuple[dict[str, Any], str | None]:
+        """Each group's ConfigMap as its clients read it (`routing.kubeconfigContext`, else green's context).
+
+        An API server that cannot be reached or refuses the read is reported, never raised: the
+        first failure ends the reading (the others would wait out the same server).
+        """
+        # Imported here, as where the documents are written: the Kubernetes client loads only for ConfigMaps.
+        from kafka_migration.operations.configmap_document import ConfigMapDocuments, read_failure
+
+        namespace = str(self.cfg.routing.kubernetes_namespace)
+        context = routing_kubeconfig_context(self.cfg)
+        documents = ConfigMapDocuments(namespace, context, timeout_s=self.timeout)
+        out: dict[str, Any] = {}
+        for client in self.cfg.clients:
+            try:
+                body = documents.read(client.name)
+            except Exception as err:  # noqa: BLE001 - an unreachable API server is reported, not raised
+                where = f"namespace {namespace}" + (f" (kubeconfig context {context})" if context else "")
+                return out, f"routing ConfigMaps in {where} cannot be read: {read_failure(err)}"
+            try:
+                if body is not None:
+                    out[client.name] = RoutingDocument.from_json(body).to_json()
+            except ValueError:
+                continue
+        return out, None
 
 
 def read_sample(reader: LiveReader, applied: Step | None, blue: ClusterInventory | None) -> Reading:
@@ -219,6 +250,7 @@ def read_report(
     names = active_flows(cfg, applied) if applied else []
     flows, flow_errors = reader.flows(names, blue, evidence, settle=True)
     ends, end_errors = reader.all_end_offsets(applied, blue is not None)
+    documents, document_error = reader.documents()
     now = time.time()
     reading = Reading(now, flows, ends, errors + gate_errors + flow_errors + end_errors)
     report = StatusReport(
@@ -231,9 +263,9 @@ def read_report(
         clusters={cfg.blue.alias: "blue", cfg.green.alias: "green"},
         gates=tuple(gates),
         flows=flows,
-        clients=client_statuses(cfg, outputs.get("routing") or {}, reader.documents()),
+        clients=client_statuses(cfg, outputs.get("routing") or {}, documents),
         forced_gates={str(k): str(v) for k, v in (outputs.get("forcedGates") or {}).items()},
         history=tuple(outputs.get("history") or ()),
-        errors=tuple(dict.fromkeys(reading.errors)),
+        errors=tuple(dict.fromkeys([*reading.errors, *([document_error] if document_error else [])])),
     )
     return report, reading

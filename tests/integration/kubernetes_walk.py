@@ -21,6 +21,7 @@ from kafka_migration.local_runtime.paths import pulumi_root
 from kafka_migration.local_runtime.pulumi_cli import pulumi_env
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan
+from kafka_migration.planning.kubernetes_objects import ROUTING_PREFIX
 from kafka_migration.planning.strimzi_manifests import strimzi_manifests
 from kafka_migration.planning.strimzi_names import Manifest, manifest_key
 from kafka_migration.resources.kubernetes.resources import (
@@ -81,8 +82,11 @@ def kubernetes_config(strategy: str, kubernetes: dict[str, Any]) -> MigrationCon
 
 
 def expected_name(manifest: Manifest) -> str:
-    """The Pulumi name of a manifest's resource in the walk's program."""
-    return child_name(COMPONENT_NAMES[manifest["kind"]], manifest)
+    """The Pulumi name of a manifest's resource in the walk's program (ConfigMaps: routing's, but MM2's metrics one)."""
+    component = COMPONENT_NAMES[manifest["kind"]]
+    if manifest["kind"] == "ConfigMap" and not manifest["metadata"]["name"].startswith(ROUTING_PREFIX):
+        component = "migration-mm2"
+    return child_name(component, manifest)
 
 
 def planned(cfg: MigrationConfig, plan: MigrationPlan) -> dict[str, Manifest]:

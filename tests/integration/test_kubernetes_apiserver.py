@@ -12,6 +12,8 @@ One stack per strategy walks every config step, one `pulumi up` each, and at eve
 - every planned object is on the server with the planned spec/data (the server may add
   defaults, but pruned or changed fields fail), the credentials Secret holds MM2's
   passwords, and no object of ours that the step no longer plans is left;
+- MM2's metrics: the ConfigMap of JMX exporter rules exists exactly with the KafkaConnect
+  (MM2 running or scaled to zero), whose stored `metricsConfig` references it;
 - `pulumi refresh` finds no drift;
 - a rollback to the previous step is applied the same way, then the step again.
 Destroy then leaves none of our objects on the server.
@@ -36,9 +38,17 @@ import yaml
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.local_runtime.kube_apiserver import KubeApiError, KubeApiServer, KubeClient, running_kube_apiserver
 from kafka_migration.planning.desired import MigrationPlan, plan_migration
+from kafka_migration.planning.local_processes import JMX_EXPORTER_CONFIG
 from kafka_migration.planning.phases import config_steps
 from kafka_migration.planning.strimzi_manifests import strimzi_manifests
-from kafka_migration.planning.strimzi_names import MANAGED_BY, STRIMZI_API_VERSION, Manifest, manifest_key
+from kafka_migration.planning.strimzi_names import (
+    MANAGED_BY,
+    METRICS_CONFIG_KEY,
+    STRIMZI_API_VERSION,
+    Manifest,
+    manifest_key,
+    strimzi_names,
+)
 from kafka_migration.resources.kubernetes.crds import STRIMZI_CRDS
 from tests.integration.kubernetes_walk import (
     BLUE,
@@ -108,6 +118,30 @@ def secret_name(cfg: MigrationConfig, plan: MigrationPlan) -> tuple[str, Manifes
     return f"migration-mm2-secret-{names.credentials_secret}", {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
 
 
+def metrics_objects(client: KubeClient, cfg: MigrationConfig) -> tuple[Manifest | None, Manifest | None]:
+    """The metrics ConfigMap and the KafkaConnect as the server holds them (None: not there)."""
+    names = strimzi_names(cfg)
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap"}
+    config_map["metadata"] = {"name": names.connect_metrics_config_map, "namespace": NAMESPACE}
+    connect = {"apiVersion": STRIMZI_API_VERSION, "kind": "KafkaConnect"}
+    connect["metadata"] = {"name": names.connect, "namespace": NAMESPACE}
+    return client.get(config_map), client.get(connect)
+
+
+def check_metrics(client: KubeClient, cfg: MigrationConfig, plan: MigrationPlan, what: str) -> None:
+    """MM2's metrics: the exporter rules' ConfigMap exists exactly with the KafkaConnect, whose stored spec names it."""
+    config_map, connect = metrics_objects(client, cfg)
+    if not plan.green_provisioned:
+        assert config_map is None and connect is None, what
+        return
+    assert config_map is not None and connect is not None, what
+    assert config_map["data"] == {METRICS_CONFIG_KEY: JMX_EXPORTER_CONFIG}, what
+    # Stored as planned, not pruned by the CRD's structural schema; the CEL rule (valueFrom) passed.
+    ref = {"name": config_map["metadata"]["name"], "key": METRICS_CONFIG_KEY}
+    assert connect["spec"]["metricsConfig"] == {"type": "jmxPrometheusExporter", "valueFrom": {"configMapKeyRef": ref}}
+    assert connect["spec"]["replicas"] == (2 if plan.mm2_running else 0), what  # kept while scaled to zero
+
+
 def check_on_server(client: KubeClient, cfg: MigrationConfig, plan: MigrationPlan, what: str) -> None:
     """Every planned object is stored as planned, nothing else of ours is; the Secret exists exactly with green."""
     manifests = planned(cfg, plan)
@@ -116,6 +150,7 @@ def check_on_server(client: KubeClient, cfg: MigrationConfig, plan: MigrationPla
         assert live is not None, (what, key, "not on the server")
         assert contains(live, manifest) == [], (what, key)
     assert ours_on_server(client) == set(manifests), what
+    check_metrics(client, cfg, plan, what)
     _, secret = secret_name(cfg, plan)
     live = client.get(secret)
     if not plan.green_provisioned:
@@ -173,8 +208,10 @@ def test_every_step_applies_to_a_real_api_server(apiserver: KubeApiServer, tmp_p
         assert walk.stack.preview(expect_no_changes=True).change_summary == {
             "same": len(planned(cfg, plans[-1])) + COMPONENTS + 1  # + the credentials Secret
         }
+        assert not plans[-1].mm2_running and metrics_objects(client, cfg)[0] is not None  # kept past mm2-stopped
         walk.remove()
         assert ours_on_server(client) == set()
+        assert metrics_objects(client, cfg) == (None, None)  # the metrics ConfigMap went with the stack
         assert client.get(secret_name(cfg, plans[-1])[1]) is None
     finally:
         print(f"[apiserver walk] {strategy}: {len(plans)} steps in {time.monotonic() - started:.0f}s")

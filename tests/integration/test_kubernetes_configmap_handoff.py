@@ -14,11 +14,16 @@ publish) written into the ConfigMap. Asserted: every record produced is read by 
 (on blue or green), the ConfigMap holds green's document, billing's offsets are committed
 on green, the routing resource's outputs carry the handoff's report, `pulumi refresh` (which
 reads each ConfigMap back) finds no drift, and destroy deletes the ConfigMaps.
+
+`kafka-migration status` reads the same ConfigMaps (`test_status_reads_each_groups_document_from_its_configmap`):
+after `pulumi up` at `replicating` it shows every group's document as the server holds it,
+a handoff's pause (published only there) included.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +31,7 @@ import pytest
 
 from kafka_migration.config.clients import ClientGroup
 from kafka_migration.local_runtime.kube_apiserver import KubeApiServer, running_kube_apiserver
+from kafka_migration.operations.configmap_document import ConfigMapSink
 from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, routing_config_map_name
 from kafka_migration.rehearsal.checker import check
 from kafka_migration.rehearsal.configmap_routes import ConfigMapRoutes
@@ -42,6 +48,7 @@ from tests.integration.test_handoff import (
     last_handoff,
     walk_to,
 )
+from tests.integration.test_status import run_status
 from tests.integration.test_workload import consumed_on
 
 pytestmark = pytest.mark.integration
@@ -106,3 +113,29 @@ def test_a_consumer_wave_moves_through_configmaps_without_losing_a_record(apiser
     assert set(changes) == {"same"}, changes
     stack.destroy()
     assert config_map_document(apiserver, "billing") is None  # the resource's delete removed its ConfigMap
+
+
+def test_status_reads_each_groups_document_from_its_configmap(apiserver, bare_walk, tmp_path: Path) -> None:
+    started = time.monotonic()
+    create_topic(bare_walk.blue.bootstrap_servers, "orders", PARTITIONS)
+    routing = {"directory": str(bare_walk.routing_dir), "kubernetesNamespace": NAMESPACE, "kubeconfigContext": CONTEXT}
+    stack, _ = bare_walk.make("one-way", topics=ORDERS_ONLY, consumerGroups=["billing"], clients=clients())
+    stack.configure({"routing": routing})
+    walk_to(stack, REPLICATING)
+    # What a handoff publishes mid-wave, and only in the ConfigMap: billing paused on blue.
+    paused = {**config_map_document(apiserver, "billing"), "paused": True}
+    ConfigMapSink(NAMESPACE, routing_config_map_name("billing"), CONTEXT).write(paused)
+
+    result = run_status(
+        bare_walk, tmp_path / "state", "--json", "--out", str(tmp_path / "report"), stack="walk-one-way"
+    )
+    print(result.stdout, result.stderr, sep="\n--- stderr:\n")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    body = json.loads(result.stdout)
+    assert body["phase"] == "replicating"
+    shown = {name: (c["cluster"], c["paused"], c["source"]) for name, c in body["clients"].items()}
+    assert shown == {"orders-service": ("A", False, "document"), "billing": ("A", True, "document")}
+    assert config_map_document(apiserver, "orders-service")["cluster"] == "A"
+    assert not bare_walk.routing_dir.exists()  # nothing read from (or written to) files
+    assert body["errors"] == [], body["errors"]
+    print(f"[status from configmaps] {time.monotonic() - started:.0f}s")

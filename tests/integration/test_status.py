@@ -18,7 +18,7 @@ GATE_WAIT_S = 90
 BIDIRECTIONAL_GATES = ["replication-lag", "heartbeats-flowing", "data-parity", "mm2-healthy", "source-intact"]
 
 
-def run_status(walk, backend: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_status(walk, backend: Path, *args: str, stack: str = "walk-bidirectional") -> subprocess.CompletedProcess[str]:
     """The command as a user runs it from the project, against the fixture's file backend."""
     env = pulumi_env(backend)
     env["COLUMNS"] = "160"
@@ -28,7 +28,7 @@ def run_status(walk, backend: Path, *args: str) -> subprocess.CompletedProcess[s
             "-m",
             "kafka_migration.status",
             "--stack",
-            "walk-bidirectional",
+            stack,
             "--project-dir",
             str(walk.project_dir),
             *args,

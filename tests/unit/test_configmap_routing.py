@@ -1,4 +1,4 @@
-"""Routing documents in ConfigMaps: the sink's atomic writes, the provider's one path, the clients' reader.
+"""Routing documents in ConfigMaps: the sink's atomic writes, the provider's one path, the clients' and status's reader.
 
 The Kubernetes API is a fake here (`FakeCoreApi`: resourceVersion checked like the server
 does); `tests/integration/test_kubernetes_configmap_handoff.py` runs the same code against a
@@ -8,12 +8,15 @@ real API server with the consumer handoff.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes.client.exceptions import ApiException
 
+from kafka_migration.local_runtime.ports import free_ports
 from kafka_migration.operations import configmap_document
 from kafka_migration.operations.configmap_document import ConfigMapSink
 from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, routing_config_map_metadata
@@ -21,6 +24,8 @@ from kafka_migration.planning.routing import published_form
 from kafka_migration.rehearsal.configmap_routes import ConfigMapRoutes
 from kafka_migration.rehearsal.routed_client import RouteUnavailable
 from kafka_migration.resources.providers.routing_document import RoutingDocumentProvider
+from kafka_migration.status.decisions import client_statuses
+from kafka_migration.status.live_reader import LiveReader, read_report
 from tests.unit.builders import make_config
 
 NS = "apps"
@@ -184,3 +189,78 @@ def test_clients_read_their_route_from_the_configmap_and_wait_out_an_unreachable
     api.down = True
     with pytest.raises(RouteUnavailable):
         routes.read("billing")
+
+
+# --- `kafka-migration status` reads the documents from the ConfigMaps -------------------------------------------
+
+
+def configmap_reader(tmp_path: Path, **routing: Any) -> LiveReader:
+    cfg = make_config(routing={"kubernetesNamespace": NS, **routing}, gates={"readTimeoutSeconds": 2})
+    return LiveReader(cfg, tmp_path)
+
+
+def test_status_shows_each_groups_document_as_its_configmap_holds_it(api: FakeCoreApi, tmp_path: Path) -> None:
+    reader = configmap_reader(tmp_path)
+    ConfigMapSink(NS, "kafka-routing-billing").write(document("A", paused=True))  # mid-handoff: only the ConfigMap
+    ConfigMapSink(NS, "kafka-routing-orders-writer").write({**document("B"), "clientGroup": "orders-writer"})
+    documents, error = reader.documents()
+    assert error is None and set(documents) == {"billing", "orders-writer"}  # the others have no ConfigMap yet
+    outputs = {g: {"cluster": "A", "paused": False} for g in ("billing", "orders-writer", "analytics")}
+    clients = client_statuses(reader.cfg, outputs, documents)
+    assert (clients["billing"].source, clients["billing"].paused) == ("document", True)
+    assert (clients["orders-writer"].source, clients["orders-writer"].cluster) == ("document", "B")
+    assert clients["analytics"].source == "outputs"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(503, "Service Unavailable"), (403, "Forbidden")], ids=["unavailable", "forbidden"]
+)
+def test_status_reports_configmaps_the_server_does_not_give_and_goes_on(
+    api: FakeCoreApi, tmp_path: Path, status: int, reason: str
+) -> None:
+    def refuse(name: str, namespace: str, **_: Any) -> None:
+        raise ApiException(status=status, reason=reason, http_resp=None)
+
+    api.read_namespaced_config_map = refuse  # type: ignore[method-assign]
+    documents, error = configmap_reader(tmp_path, kubeconfigContext="prod").documents()
+    assert documents == {}
+    assert error == (
+        f"routing ConfigMaps in namespace apps (kubeconfig context prod) cannot be read: "
+        f"the API server answered {status} {reason}"
+    )
+
+
+def test_status_reports_an_unreachable_api_server_without_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real kubeconfig and client, a port nobody listens on: the report says so, nothing raises."""
+    token = "kubeconfig-token-6f1e9a"
+    [port] = free_ports(1)
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "down", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "admin", "user": {"token": token}}],
+        "contexts": [{"name": "down", "context": {"cluster": "down", "user": "admin"}}],
+        "current-context": "down",
+    }
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    documents, error = configmap_reader(tmp_path, kubeconfigContext="down").documents()
+    assert documents == {} and error is not None
+    assert error.startswith("routing ConfigMaps in namespace apps (kubeconfig context down) cannot be read: ")
+    assert f"127.0.0.1', port={port}" in error and "Connection refused" in error, error
+    assert token not in error and "\n" not in error
+    # A kubeconfig without that context is reported the same way.
+    documents, error = configmap_reader(tmp_path, kubeconfigContext="missing").documents()
+    assert documents == {} and error is not None and "cannot be read" in error and token not in error
+
+
+def test_the_status_report_lists_the_unread_configmaps_among_its_problems(tmp_path: Path) -> None:
+    reader = configmap_reader(tmp_path)
+    reason = "routing ConfigMaps in namespace apps cannot be read: the API server answered 503 Service Unavailable"
+    reader.documents = lambda: ({}, reason)  # type: ignore[method-assign]
+    reader.all_end_offsets = lambda applied, blue_read: ({}, [])  # type: ignore[method-assign]
+    report, _ = read_report(reader, "dev", {"routing": {"billing": {"cluster": "A"}}}, None, "blue cannot be read")
+    assert report.errors == ("blue cannot be read", reason)
+    assert report.clients["billing"].source == "outputs"

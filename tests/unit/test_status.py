@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -395,6 +396,17 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2
+
+
+def test_a_config_mm2_cannot_be_found_for_exits_2_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Green on Kubernetes without its `kubernetes:` block: no Connect pods to read, said as the program says it."""
+    cfg = make_config(green={"alias": "B", "runtime": "kubernetes", "bootstrapServers": "b:9092"})
+    stack = SimpleNamespace(config=cfg, outputs={})
+    monkeypatch.setattr("kafka_migration.status.__main__.read_stack", lambda *_: stack)
+    assert main(["--stack", "dev", "--project-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "write `kubernetes: {}` for the defaults" in capsys.readouterr().err
 
 
 def test_cli_env_honours_the_backend_from_the_environment(tmp_path: Path) -> None:

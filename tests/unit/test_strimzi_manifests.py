@@ -11,10 +11,12 @@ import copy
 import itertools
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from pulumi.runtime import rpc
 from pydantic import SecretStr
 
@@ -22,12 +24,15 @@ from kafka_migration.config.model import MigrationConfig, Phase
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan, plan_migration, reached
 from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, TOOLING_LABEL
+from kafka_migration.planning.local_processes import JMX_EXPORTER_CONFIG, Mm2Endpoints, mm2_endpoints
 from kafka_migration.planning.phases import Step, config_steps
 from kafka_migration.planning.strimzi_connect import FLOW_LABEL, connector_resource_name
 from kafka_migration.planning.strimzi_manifests import StrimziManifests, strimzi_manifests
 from kafka_migration.planning.strimzi_names import (
     CONNECT_REST_PORT,
     DNS_SUBDOMAIN,
+    METRICS_CONFIG_KEY,
+    METRICS_PORT,
     STRIMZI_API_VERSION,
     hashed_name,
     manifest_key,
@@ -176,9 +181,12 @@ def test_no_config_reaches_a_field_a_cel_rule_governs() -> None:
 
     They govern rack awareness, metrics configs and a KafkaUser's certificate validity, which
     the config cannot express: no manifest of any step, strategy or security sets those
-    fields, so no config can break a rule (there is nothing for the config model to refuse).
-    `test_kubernetes_apiserver` shows a real API server refusing each rule's violation; a
-    manifest that starts setting such a field needs a config check for that rule first.
+    fields but two the plan fills alike whatever the config (a KafkaUser's SCRAM
+    authentication, the KafkaConnect's `metricsConfig`), each in the form its rules accept, so
+    no config can break a rule (there is nothing for the config model to refuse).
+    `test_kubernetes_apiserver` shows a real API server refusing each rule's violation and
+    storing our objects; a manifest that starts setting such a field from the config needs a
+    config check for that rule first.
     """
     rules = cel_rules(STRIMZI_CRDS)
     governed = {(r.api_version, r.kind, r.path) for r in rules}
@@ -199,9 +207,14 @@ def test_no_config_reaches_a_field_a_cel_rule_governs() -> None:
                     if path[-1] == "authentication":  # set by us: only the type (and a password reference)
                         assert set(value) <= {"type", "password"} and value["type"] != "tls", (step, m)
                         reached_fields.add(path)
+                    elif (kind, path) == ("KafkaConnect", ("spec", "metricsConfig")):
+                        # Fixed by the plan: the JMX exporter with its ConfigMap (`valueFrom`, which the rule asks).
+                        ref = {"name": "b-mm2-metrics", "key": "metrics-config.yml"}
+                        assert value == {"type": "jmxPrometheusExporter", "valueFrom": {"configMapKeyRef": ref}}
+                        reached_fields.add(path)
                     else:
                         raise AssertionError(f"{kind} {m['metadata']['name']} sets {'.'.join(path)}: {value}")
-    assert reached_fields == {("spec", "authentication")}
+    assert reached_fields == {("spec", "authentication"), ("spec", "metricsConfig")}
 
 
 # --- Names never depend on the phase -------------------------------------------------------------------------
@@ -255,7 +268,7 @@ def routing(*groups: str) -> set[str]:
 
 def test_bidirectional_walk_changes_only_what_each_step_moves() -> None:
     got = changes(k8s_config("bidirectional"))
-    assert len(got["green-provisioned"]) == 22
+    assert len(got["green-provisioned"]) == 23
     del got["green-provisioned"]
     assert got == {
         "replicating": CONNECT | connectors("A-to-B"),
@@ -275,7 +288,7 @@ def test_bidirectional_walk_changes_only_what_each_step_moves() -> None:
 
 def test_one_way_walk_changes_only_what_each_step_moves() -> None:
     got = changes(k8s_config("one-way"))
-    assert len(got["green-provisioned"]) == 16
+    assert len(got["green-provisioned"]) == 17
     del got["green-provisioned"]
     assert got == {
         "replicating": CONNECT | connectors("A-to-B"),
@@ -310,6 +323,56 @@ def test_mm2_workers_sets_the_connect_replicas_while_mm2_runs() -> None:
     replicas = {step.phase.value: m.connect[-1]["spec"]["replicas"] for step, m in walk(cfg)[1:]}
     assert replicas["replicating"] == 4 and replicas["verified"] == 4
     assert replicas["green-provisioned"] == 0 and replicas["mm2-stopped"] == 0
+
+
+def test_connect_reads_the_local_workers_exporter_rules_from_a_configmap_that_lives_as_long_as_connect() -> None:
+    """The metrics ConfigMap exists at every step the KafkaConnect does, MM2 running or scaled to zero.
+
+    The KafkaConnect references it at every step (Strimzi fails a KafkaConnect whose metrics
+    ConfigMap is missing, pods or not), so it is kept at `mm2-stopped` and goes with the
+    KafkaConnect only: at a rollback to `blue-only` and at destroy.
+    """
+    cfg = k8s_config("one-way")
+    walked = walk(cfg)
+    blue_only, provisioned = walked[0][1], walked[1:]
+    assert blue_only.connect == () and "ConfigMap/kafka/b-mm2-metrics" not in by_key(blue_only)
+    for step, manifests in provisioned:
+        *_, config_map, connect = manifests.connect  # created before the KafkaConnect, deleted after it
+        assert manifest_key(config_map) == "ConfigMap/kafka/b-mm2-metrics", step.describe()
+        assert config_map["data"] == {METRICS_CONFIG_KEY: JMX_EXPORTER_CONFIG}
+        assert config_map["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "kafka-migration"}
+        assert connect["kind"] == "KafkaConnect"
+        assert connect["metadata"]["namespace"] == config_map["metadata"]["namespace"]  # a reference is local
+        ref = {"name": config_map["metadata"]["name"], "key": METRICS_CONFIG_KEY}
+        assert connect["spec"]["metricsConfig"] == {
+            "type": "jmxPrometheusExporter",
+            "valueFrom": {"configMapKeyRef": ref},
+        }
+    stopped = at(cfg, Phase.MM2_STOPPED, 2, 2)
+    assert stopped.connect[-1]["spec"]["replicas"] == 0 and stopped.connect[-2] == provisioned[0][1].connect[-2]
+    # The rules are the local and Docker workers' own: MM2's and Connect's task metrics, which the gates read.
+    rules = yaml.safe_load(JMX_EXPORTER_CONFIG)
+    assert rules["lowercaseOutputName"] is True and "kafka.connect.mirror:*" in rules["includeObjectNames"]
+
+
+def test_the_gates_and_status_read_every_connect_pods_exporter_on_kubernetes(tmp_path: Path) -> None:
+    cfg = k8s_config("one-way")
+    endpoints = mm2_endpoints(cfg, tmp_path)
+    # Each pod by its DNS name under Strimzi's headless Service `b-mm2-connect`: a Service in front of
+    # both would answer each scrape from one of them, and each exports only the tasks it runs.
+    assert endpoints.metrics_urls == (
+        "http://b-mm2-connect-0.b-mm2-connect.kafka.svc:9404/metrics",
+        "http://b-mm2-connect-1.b-mm2-connect.kafka.svc:9404/metrics",
+    )
+    assert endpoints.connect_url == "http://b-mm2-connect-api.kafka.svc:8083"  # Strimzi's REST Service
+    assert endpoints.rest_credentials_file is None  # no basic auth of ours on Strimzi's REST API
+    four = cfg.model_copy(update={"mm2": make_config(mm2={"workers": 4}).mm2})
+    assert [u.split(".")[0] for u in mm2_endpoints(four, tmp_path).metrics_urls] == [
+        f"http://b-mm2-connect-{i}" for i in range(4)
+    ]
+    mine = make_config(mm2={"connectUrl": "http://connect.tools:8083", "metricsUrl": "http://prom:9090/federate"})
+    own = cfg.model_copy(update={"mm2": mine.mm2})
+    assert mm2_endpoints(own, tmp_path) == Mm2Endpoints("http://connect.tools:8083", ("http://prom:9090/federate",))
 
 
 def test_routing_config_maps_move_each_group_in_its_wave() -> None:
@@ -559,7 +622,9 @@ def admits(policy: dict[str, Any], pod: dict[str, str], namespace: str, port: in
     for rule in policy["spec"]["ingress"]:
         if rule.get("ports") and not any(p["port"] == port for p in rule["ports"]):
             continue
-        for peer in rule.get("from", [{}]):
+        if not rule.get("from"):  # no `from`: every pod of every namespace (and beyond the cluster)
+            return True
+        for peer in rule["from"]:
             in_namespace = "namespaceSelector" in peer or namespace == own  # no namespace labels are used here
             if in_namespace and selects(peer.get("podSelector", {}), pod):
                 return True
@@ -585,7 +650,7 @@ def test_the_connect_network_policy_is_a_valid_network_policy_at_every_step(secu
     ]
 
 
-def test_only_the_operator_connect_and_the_tooling_reach_the_rest_api() -> None:
+def test_only_the_operator_connect_and_the_tooling_reach_the_rest_api_and_anyone_the_exporter() -> None:
     policy = connect_policy(at(k8s_config(), Phase.REPLICATING))
     assert policy["metadata"]["name"] == "b-mm2-connect-rest-api"  # not Strimzi's own `b-mm2-connect`
     assert policy["metadata"]["namespace"] == "kafka"
@@ -603,7 +668,10 @@ def test_only_the_operator_connect_and_the_tooling_reach_the_rest_api() -> None:
     assert not admits(policy, {"app": "orders-service"}, "kafka", CONNECT_REST_PORT)
     assert not admits(policy, {**CONNECT_POD, "strimzi.io/cluster": "other"}, "kafka", CONNECT_REST_PORT)
     assert not admits(policy, CONNECT_POD, "other", CONNECT_REST_PORT)
-    assert not admits(policy, operator, "strimzi", 9404)  # no other port of the Connect pods is opened
+    # The exporter is open to every peer, as Strimzi's own policy opens it: the tooling, a Prometheus anywhere.
+    assert admits(policy, {"app": "prometheus"}, "monitoring", METRICS_PORT)
+    assert admits(policy, tooling, "kafka", METRICS_PORT)
+    assert not admits(policy, operator, "strimzi", 9999)  # no other port of the Connect pods is opened
 
 
 def test_connect_allows_the_client_overrides_mm2_uses_and_no_file_provider_of_ours() -> None:
@@ -775,6 +843,9 @@ def test_every_object_is_a_child_of_its_component_with_the_same_urn_at_every_ste
     assert (
         "kafkamig:index:StrimziMirrorMaker2$kubernetes:networking.k8s.io/v1:NetworkPolicy::"
         "migration-mm2-networkpolicy-b-mm2-connect-rest-api" in urns
+    )
+    assert (
+        "kafkamig:index:StrimziMirrorMaker2$kubernetes:core/v1:ConfigMap::migration-mm2-configmap-b-mm2-metrics" in urns
     )
     parents = {u.split("$")[0] for u in urns if "kubernetes:kafka.strimzi.io" in u}
     assert parents == {f"kafkamig:index:Strimzi{c}" for c in ("Green", "Topics", "Users", "MirrorMaker2")}

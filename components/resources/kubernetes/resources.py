@@ -27,7 +27,12 @@ from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.kubernetes_objects import ROUTING_KEY, routing_config_maps
 from kafka_migration.planning.strimzi_manifests import StrimziManifests, strimzi_manifests
-from kafka_migration.planning.strimzi_names import STRIMZI_API_VERSION, Manifest, manifest_key
+from kafka_migration.planning.strimzi_names import (
+    STRIMZI_API_VERSION,
+    Manifest,
+    connect_metrics_urls,
+    manifest_key,
+)
 
 GREEN_TYPE = "kafkamig:index:StrimziGreen"
 TOPICS_TYPE = "kafkamig:index:StrimziTopics"
@@ -155,8 +160,9 @@ class StrimziMirrorMaker2(pulumi.ComponentResource):
 
     A flow switched off is an update of its connectors' `state` to `stopped` (offsets are
     kept), and MM2 stopped scales the Connect workers to zero: no URN changes with the phase.
-    The Role, RoleBinding and the NetworkPolicy guarding the REST API exist before the
-    KafkaConnect (its pods never run unguarded).
+    The Role, RoleBinding, the NetworkPolicy guarding the REST API and the ConfigMap of JMX
+    exporter rules exist before the KafkaConnect (its pods never run unguarded, and the
+    operator never sees its `metricsConfig` name a missing ConfigMap) and are deleted after it.
     """
 
     connect_url: pulumi.Output[str]
@@ -181,8 +187,8 @@ class StrimziMirrorMaker2(pulumi.ComponentResource):
                 ),
             )
         before: list[pulumi.Resource] = [self.secret] if self.secret else []
-        access, connect = m.connect[:-1], m.connect[-1]
-        before += [k8s_resource(child_name(name, a), a, child) for a in access]
+        prerequisites, connect = m.connect[:-1], m.connect[-1]
+        before += [k8s_resource(child_name(name, a), a, child) for a in prerequisites]
         self.connect = k8s_resource(
             child_name(name, connect),
             connect,
@@ -221,7 +227,7 @@ class KubernetesGreen:
     bootstrap_servers: pulumi.Output[str]
     connect_url: pulumi.Output[str]
     metrics_url: pulumi.Output[str | None]
-    """None: Strimzi's metrics need a metrics ConfigMap the runtime does not create yet."""
+    """`mm2.metricsUrl`, else the first Connect pod's exporter (the gates and `status` read every pod's)."""
 
     @property
     def resources(self) -> list[pulumi.Resource]:
@@ -290,7 +296,7 @@ def build_kubernetes_green(
         mm2=mm2,
         bootstrap_servers=green.bootstrap_servers,
         connect_url=mm2.connect_url,
-        metrics_url=pulumi.Output.from_input(None),
+        metrics_url=pulumi.Output.from_input(connect_metrics_urls(cfg)[0]),
     )
 
 
