@@ -56,3 +56,10 @@ def require_toolchain() -> None:
         raise FileNotFoundError(
             f"toolchain incomplete (missing: {', '.join(missing) or 'java'}); run `kafka-migration setup`"
         )
+
+
+def require_plugin(name: str, version: str, extra: str) -> None:
+    """A provider plugin only some runtimes need (`name` at `version`, which setup's `extra` builds), or the fix."""
+    plugin = Path(pulumi_env()["PULUMI_HOME"]) / "plugins" / f"resource-{name}-v{version}" / f"pulumi-resource-{name}"
+    if not plugin.exists():
+        raise FileNotFoundError(f"{plugin} is missing; run `make setup TOOLCHAIN_EXTRAS={extra}`")

@@ -53,18 +53,20 @@ fi
 step "pulumi CLI $PULUMI_CLI_VERSION" build-cli.log "$here/build-pulumi-cli.sh"
 step "python language host" build-langhost.log "$here/build-langhost.sh"
 
-# install_plugin NAME VERSION: builds $PULUMI_ROOT/providers/pulumi-resource-NAME (build-NAME-provider.sh)
-# and installs it into PULUMI_HOME when the installed copy differs.
+# install_plugin NAME VERSION UPSTREAM_MODULE UPSTREAM_VERSION [TAGS]: builds
+# $PULUMI_ROOT/providers/pulumi-resource-NAME (build-bridged-provider.sh) and installs it into
+# PULUMI_HOME when the installed copy differs.
 install_plugin() {
   local name=$1 version=$2
-  "$here/build-$name-provider.sh"
+  "$here/build-bridged-provider.sh" "$@"
   local built="$PULUMI_ROOT/providers/pulumi-resource-$name" plugin_dir="$PULUMI_HOME/plugins/resource-$name-v$version"
   if ! cmp -s "$built" "$plugin_dir/pulumi-resource-$name" 2>/dev/null; then
     rm -rf "$plugin_dir" "$plugin_dir.lock"
     "$PULUMI_ROOT/bin/pulumi" plugin install resource "$name" "$version" --file "$built"
   fi
 }
-step "kafka provider plugin $KAFKA_PLUGIN_VERSION" build-kafka-provider.log install_plugin kafka "$KAFKA_PLUGIN_VERSION"
+step "kafka provider plugin $KAFKA_PLUGIN_VERSION" build-kafka-provider.log \
+  install_plugin kafka "$KAFKA_PLUGIN_VERSION" github.com/Mongey/terraform-provider-kafka "$TF_KAFKA_VERSION"
 
 if [[ "$extras" == *" kubernetes "* ]]; then
   step "kubernetes provider plugin $KUBERNETES_PLUGIN_VERSION" build-kubernetes-provider.log \
@@ -75,7 +77,8 @@ fi
 
 if [[ "$extras" == *" docker "* ]]; then
   step "docker provider plugin $DOCKER_PLUGIN_VERSION" build-docker-provider.log \
-    install_plugin docker "$DOCKER_PLUGIN_VERSION"
+    install_plugin docker "$DOCKER_PLUGIN_VERSION" github.com/kreuzwerker/terraform-provider-docker \
+    "$TF_DOCKER_VERSION" no_compose
   step "docker engine (Debian docker.io)" install-docker-engine.log "$here/install-docker-engine.sh"
 fi
 

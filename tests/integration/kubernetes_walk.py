@@ -18,7 +18,7 @@ from pulumi import automation as auto
 
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.local_runtime.paths import pulumi_root
-from kafka_migration.local_runtime.pulumi_cli import pulumi_env
+from kafka_migration.local_runtime.pulumi_cli import pulumi_env, require_plugin
 from kafka_migration.planning.cluster_inventory import AclEntry, ClusterInventory, TopicInfo
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.kubernetes_objects import ROUTING_PREFIX
@@ -52,10 +52,7 @@ COMPONENTS = 8
 
 def require_kubernetes_plugin() -> None:
     """The kubernetes plugin the Python SDK asks for, built from Go modules (fails loudly when missing)."""
-    version = pulumi_kubernetes._utilities.get_version()
-    plugin = Path(pulumi_env()["PULUMI_HOME"]) / "plugins" / f"resource-kubernetes-v{version}"
-    if not (plugin / "pulumi-resource-kubernetes").exists():
-        raise FileNotFoundError(f"{plugin} is missing; run `make setup TOOLCHAIN_EXTRAS=kubernetes`")
+    require_plugin("kubernetes", pulumi_kubernetes._utilities.get_version(), "kubernetes")
 
 
 def kubernetes_config(strategy: str, kubernetes: dict[str, Any]) -> MigrationConfig:

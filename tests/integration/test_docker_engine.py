@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pulumi_docker
 import pytest
@@ -30,7 +29,7 @@ from kafka_migration.config.model import Phase, Strategy
 from kafka_migration.local_runtime.docker_engine import DockerEngine, running_docker_engine
 from kafka_migration.local_runtime.kafka_image import build_kafka_image
 from kafka_migration.local_runtime.ports import free_ports
-from kafka_migration.local_runtime.pulumi_cli import pulumi_env
+from kafka_migration.local_runtime.pulumi_cli import require_plugin
 from kafka_migration.planning.phases import Step, steps
 from kafka_migration.rehearsal.checker import check
 from kafka_migration.rehearsal.workload import Workload
@@ -48,10 +47,7 @@ LAG_RECORDS = 5000
 
 def require_docker_plugin() -> None:
     """The docker plugin the Python SDK asks for, built from Go modules (fails loudly when missing)."""
-    version = pulumi_docker._utilities.get_version()
-    plugin = Path(pulumi_env()["PULUMI_HOME"]) / "plugins" / f"resource-docker-v{version}"
-    if not (plugin / "pulumi-resource-docker").exists():
-        raise FileNotFoundError(f"{plugin} is missing; run `make setup TOOLCHAIN_EXTRAS=docker`")
+    require_plugin("docker", pulumi_docker._utilities.get_version(), "docker")
 
 
 @pytest.fixture(scope="module")

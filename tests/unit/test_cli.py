@@ -104,7 +104,7 @@ def test_setup_runs_the_script_shipped_in_the_package() -> None:
     script = setup_script()
     assert script.is_file()
     assert (script.parent / "versions.env").is_file()
-    builds = ("pulumi-cli", "langhost", "kafka-provider", "kubernetes-provider", "etcd", "kube-apiserver")
+    builds = ("pulumi-cli", "langhost", "bridged-provider", "kubernetes-provider", "etcd", "kube-apiserver")
     for name in [*(f"build-{build}.sh" for build in builds), "install-docker-engine.sh"]:
         assert (script.parent / name).stat().st_mode & 0o111, f"{name} must be executable (setup.sh runs it)"
 
