@@ -58,6 +58,8 @@ JLINK_MODULES = (
     "jdk.unsupported",
     "jdk.zipfs",
 )
+CONTEXT_LAYOUT = 2
+"""Bumped whenever `_make_context` changes what it puts in the folder (part of `context_key`)."""
 HOME = Path(DATA_DIR).parent
 DOCKERFILE = f"""\
 FROM scratch
@@ -105,6 +107,7 @@ def _static_busybox() -> Path:
 def context_key() -> str:
     """What the image is made of, hashed: the Dockerfile, jlink's modules, the JDK's release, busybox and the jars."""
     digest = hashlib.sha256()
+    digest.update(f"layout {CONTEXT_LAYOUT}\n".encode())
     digest.update(DOCKERFILE.encode())
     digest.update(",".join(JLINK_MODULES).encode())
     digest.update((java_home() / "release").read_bytes())
@@ -119,6 +122,8 @@ def image_context() -> Path:
     folder = cache_dir() / f"kafka-image-{context_key()}"
     if (folder / "Dockerfile").exists():
         return folder
+    for stale in cache_dir().glob("kafka-image-" + "[0-9a-f]" * 16):
+        shutil.rmtree(stale, ignore_errors=True)  # made of other inputs: never used again
     work = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=cache_dir()))
     try:
         _make_context(work)
@@ -141,6 +146,8 @@ def _make_context(work: Path) -> None:
     jlink = [str(home / "bin" / "jlink"), *modules, *slim, "--output", str(java)]
     subprocess.run(jlink, check=True, capture_output=True)
     for library in _linked_libraries([java / "bin" / "java", *java.rglob("*.so")]):
+        if Path(library).is_relative_to(java):
+            continue  # the runtime's own libraries (found through its RPATH) are in place already
         target = rootfs / library.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(os.path.realpath(library), target)
