@@ -232,10 +232,12 @@ class Migration(pulumi.ComponentResource):
             # The Docker runtime needs the `docker` extra (pulumi-docker): imported only here.
             from kafka_migration.resources.docker.resources import build_docker_green
 
-            docker = build_docker_green(name, cfg, plan, self)
+            docker = build_docker_green(name, cfg, plan, self, data_root=data_root)
             self.green_bootstrap_servers = docker.bootstrap_servers
             connect_url, self.metrics_url, secrets_file = docker.connect_url, docker.metrics_url, docker.secrets_file
             green_resources, workers = [docker.green], [docker.mm2]
+            rest_credentials_file = docker.rest_credentials_file
+            ca_ready = docker.ready if cfg.green.security.ca_file else None
         else:
             green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, data_root, protect), child)
             self.green_bootstrap_servers = green.bootstrap_servers
