@@ -199,7 +199,7 @@ class DockerMocks(pulumi.runtime.Mocks):
 
 def register_docker(cfg: MigrationConfig, step: Step) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """`parentType$type::name` -> inputs of every resource at `step`, and the runtime's outputs."""
-    from kafka_migration.resources.docker.resources import build_docker_green
+    from kafka_migration.resources.docker.resources import build_docker_green, build_docker_mm2
 
     monitor = pulumi.runtime.mocks.MockMonitor(DockerMocks())
     pulumi.runtime.set_mocks(
@@ -211,10 +211,11 @@ def register_docker(cfg: MigrationConfig, step: Step) -> tuple[dict[str, dict[st
         def __init__(self) -> None:
             super().__init__("kafkamig:index:Migration", "migration", {}, None)
             runtime = build_docker_green("migration", cfg, plan_at(cfg, step), self)
-            worker = runtime.mm2.worker
+            mm2 = build_docker_mm2("migration", cfg, runtime, self)
+            worker = mm2.worker
             self.outputs = pulumi.Output.all(
                 bootstrap=runtime.bootstrap_servers,
-                connect_url=runtime.connect_url,
+                connect_url=mm2.connect_url,
                 secrets_file=runtime.secrets_file,
                 uploads_secret=worker.uploads.is_secret() if worker else None,
             )

@@ -16,7 +16,7 @@ Docker keeps them in the container's filesystem only (not in `docker inspect`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,22 +223,16 @@ class DockerMirrorMaker2(pulumi.ComponentResource):
 class DockerRuntime:
     """What `build_docker_green` made, and what the rest of the migration needs from it."""
 
+    spec: DockerGreenSpec
     provider: docker.Provider
     green: DockerGreen
-    mm2: DockerMirrorMaker2
     bootstrap_servers: pulumi.Output[str]
-    connect_url: pulumi.Output[str]
-    metrics_url: pulumi.Output[str | None]
     secrets_file: str
     """For `flow_spec(cfg, source, target, secrets_file)`: where the worker reads passwords."""
     rest_credentials_file: str
     """This machine's copy of the worker's REST credentials (what the connectors' REST client sends)."""
     ready: pulumi.Output[Any]
     """Known once green answers its clients (a SASL_SSL green's CA file then exists)."""
-
-    @property
-    def resources(self) -> list[pulumi.Resource]:
-        return [self.green, self.mm2]
 
 
 def _secrets_file(cfg: MigrationConfig, spec: DockerGreenSpec) -> str:
@@ -273,9 +267,9 @@ def build_docker_green(
 ) -> DockerRuntime:
     """Green and the MM2 worker as containers, children of `parent` (from `green-provisioned` on).
 
-    Children: `<name>-docker` (the provider, unless one is given), `<name>-green`
-    (DockerGreen) and `<name>-mm2` (DockerMirrorMaker2). Container and volume names
-    start with `kafkamig-<stack>-<alias>`, so stacks sharing a Docker host do not collide.
+    Children: `<name>-docker` (the provider, unless one is given) and `<name>-green`
+    (DockerGreen); `build_docker_mm2` adds `<name>-mm2` (DockerMirrorMaker2). Container and
+    volume names start with `kafkamig-<stack>-<alias>`, so stacks sharing a Docker host do not collide.
     """
     if not plan.green_provisioned:
         raise ValueError(f"green is not provisioned at {plan.step.describe()}; build it from green-provisioned on")
@@ -295,21 +289,33 @@ def build_docker_green(
         ),
         pulumi.ResourceOptions(parent=parent),
     )
-    secrets = pulumi.Output.secret(_secrets_file(cfg, spec))
-    ca_files = _ca_files(spec, green.ca_pem) if spec.connect is not None else {}
-    mm2 = DockerMirrorMaker2(
-        f"{name}-mm2",
-        DockerMirrorMaker2Args(spec, green.image_id, provider, secrets, ca_files),
-        pulumi.ResourceOptions(parent=parent, depends_on=[green]),
-    )
     return DockerRuntime(
+        spec=spec,
         provider=provider,
         green=green,
-        mm2=mm2,
         bootstrap_servers=green.bootstrap_servers,
-        connect_url=mm2.connect_url,
-        metrics_url=mm2.metrics_url,
         secrets_file=spec.secrets_file,
         rest_credentials_file=spec.rest_credentials_file,
         ready=green.ready,
+    )
+
+
+def build_docker_mm2(
+    name: str,
+    cfg: MigrationConfig,
+    runtime: DockerRuntime,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> DockerMirrorMaker2:
+    """`<name>-mm2` (DockerMirrorMaker2), after green and `depends_on`.
+
+    `depends_on`: MM2's grants on green, since the worker creates its storage topics as MM2 when it starts.
+    """
+    spec = runtime.spec
+    secrets = pulumi.Output.secret(_secrets_file(cfg, spec))
+    ca_files = _ca_files(spec, runtime.green.ca_pem) if spec.connect is not None else {}
+    return DockerMirrorMaker2(
+        f"{name}-mm2",
+        DockerMirrorMaker2Args(spec, runtime.green.image_id, runtime.provider, secrets, ca_files),
+        pulumi.ResourceOptions(parent=parent, depends_on=[runtime.green, *depends_on]),
     )
