@@ -286,7 +286,9 @@ def broker(cfg: MigrationConfig, prefix: str, volume: str) -> ContainerSpec:
     spec = docker_spec(cfg)
     node = _node(cfg, spec)
     config, log4j = f"{BROKER_DIR}/server.properties", f"{BROKER_DIR}/log4j2.properties"
-    uploads, host_files, secret_uploads = {log4j: log4j_console()}, {}, {}
+    extra: dict[str, str] = {}
+    host_files: dict[str, str] = {}
+    secret_uploads: dict[str, str] = {}
     health = ["--bootstrap-server", f"{LOOPBACK}:{spec.broker_port}"]
     if node.tls is None:
         props = server_config(node)
@@ -308,9 +310,8 @@ def broker(cfg: MigrationConfig, prefix: str, volume: str) -> ContainerSpec:
         secret_uploads[node.tls.keystore_file.as_posix()] = NODE_KEYSTORE
         # The health check asks INTERNAL as the node itself: its certificate, no password anywhere.
         operator = f"{BROKER_DIR}/operator.properties"
-        uploads[operator] = properties_text(operator_client(node.tls))
+        extra[operator] = properties_text(operator_client(node.tls))
         health = ["--bootstrap-server", f"{LOOPBACK}:{spec.internal_port}", "--command-config", operator]
-    uploads[config] = properties_text(props)
     cluster_id = stable_cluster_id(prefix)
     # Formatting is skipped when the volume already holds this cluster's storage (a restart, a new container).
     format_args = ["format", "--ignore-formatted", "-t", cluster_id, "-c", config]
@@ -320,7 +321,8 @@ def broker(cfg: MigrationConfig, prefix: str, volume: str) -> ContainerSpec:
         image=spec.image,
         command=("/bin/sh", "-c", f"{format_storage} && {java_command(BROKER_MAIN, [config], node.heap_mb, log4j)}"),
         volumes={volume: DATA_DIR},
-        uploads=dict(sorted(uploads.items())),
+        # In this order: a PLAINTEXT broker's uploads are what they were (a change would replace the container).
+        uploads={config: properties_text(props), log4j: log4j_console(), **extra},
         host_files=host_files,
         secret_uploads=secret_uploads,
         healthcheck=("CMD", "java", "-Xmx64m", *LEAN_JVM, "-cp", f"{IMAGE_LIBS}/*", HEALTH_CHECK_MAIN, *health),
@@ -376,7 +378,7 @@ def connect(cfg: MigrationConfig, prefix: str, bootstrap: str) -> ContainerSpec:
     agent = f"-javaagent:{IMAGE_JMX_AGENT}={LOOPBACK}:{worker.metrics_port}:{exporter}"
     jaas = f"-Djava.security.auth.login.config={worker.rest_jaas_file.as_posix()}"
     rest = f"http://{LOOPBACK}:{worker.rest_port}/connectors"
-    joined = "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total(\\{[^}]*\\})? [1-9]"
+    joined = "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total[^ ]* [1-9]"
     health = (
         f"wget -q -O /dev/null {rest} 2>&1 | grep -q ' 401 ' && "
         f"wget -q -O - {worker.metrics_url} | grep -Eq {shlex.quote('^' + joined)}"

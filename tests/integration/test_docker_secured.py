@@ -25,19 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from kafka_migration.config.load import config_from_mapping
 from kafka_migration.config.model import Strategy
 from kafka_migration.local_runtime import kafka
 from kafka_migration.local_runtime.docker_engine import DockerEngine
 from kafka_migration.local_runtime.ports import free_ports
-from kafka_migration.local_runtime.process import stop_all_under
-from kafka_migration.local_runtime.pulumi_cli import pulumi_bin, pulumi_env
 from kafka_migration.local_runtime.stack_harness import MigrationStack
-from kafka_migration.planning.cluster_inventory import AclEntry
-from kafka_migration.planning.grants import blue_grants
 from kafka_migration.planning.phases import Step, steps
 from kafka_migration.rehearsal.identities import with_secrets
 from tests.integration.conftest import connect_rest
@@ -54,24 +49,31 @@ from tests.integration.test_secured_walk import (
     files_with_passwords,
     history,
     leaks,
+    no_password_shown,
+    prepare_blue,
     produce,
     refused,
     rest_answers,
     rest_status_without,
     sasl,
+    secure_both_sides,
     secured_blue,  # noqa: F401 - blue, SASL_SSL with ACLs
+    stack_export,
     values,
+    wind_down,
 )
 
 pytestmark = pytest.mark.integration
 
 GATE_WAIT_S = 120
-USERS_ON_BLUE = ("blue-admin", "blue-mm2", "orders-service", "billing")
 APPS_ON_GREEN = ("orders-service", "billing", "intruder")
 SECRET_FILE_MODE = "-rw-------"
 
 
-def secured_config(blue: kafka.KafkaNode, engine: DockerEngine, project: Path, tmp_path: Path) -> dict[str, Any]:
+def secured_config(
+    blue: kafka.KafkaNode, passwords: dict[str, str], engine: DockerEngine, project: Path, tmp_path: Path
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stack's config (green SASL_SSL on the engine, blue the secure local cluster) and its secrets."""
     assert blue.tls is not None
     config = stack_config(blue, tmp_path / "routing", "one-way")
     broker, controller, internal = free_ports(3)
@@ -81,33 +83,8 @@ def secured_config(blue: kafka.KafkaNode, engine: DockerEngine, project: Path, t
         "docker": {"host": engine.host, "brokerPort": broker, "controllerPort": controller, "internalPort": internal},
     }
     config.update(topics={"include": ["orders"]}, consumerGroups=["billing"], clients=CLIENTS)
-    for side, ca in (("blue", blue.tls.ca_file), ("green", project / ".local-clusters" / "ca" / "ca.pem")):
-        config[side]["security"] = {
-            "protocol": "SASL_SSL",
-            "saslMechanism": "SCRAM-SHA-512",
-            "username": f"{side}-admin",
-            "caFile": str(ca),
-            "mm2": {"username": f"{side}-mm2"},
-        }
-    return config
-
-
-def prepare_blue(blue: kafka.KafkaNode, passwords: dict[str, str], config: dict[str, Any]) -> None:
-    """The orders topic with history, the applications' grants, the README's grants for the stack, billing's offsets."""
-    assert blue.tls is not None
-    for future in kafka.operator_admin(blue).create_topics([NewTopic("orders", PARTITIONS, 1)]).values():
-        future.result(timeout=30)
-    apps = [
-        AclEntry("Topic", "orders", "Literal", "User:orders-service", "*", op, "Allow") for op in ("Write", "Describe")
-    ]
-    apps += [AclEntry("Topic", "orders", "Literal", "User:billing", "*", op, "Allow") for op in ("Read", "Describe")]
-    apps.append(AclEntry("Group", "billing", "Literal", "User:billing", "*", "Read", "Allow"))
-    kafka.grant(blue, [*apps, *blue_grants(config_from_mapping(config), ["orders"])])
-    on_blue = {u: sasl(blue, blue.tls.ca_file, u, passwords[u]) for u in USERS_ON_BLUE}
-    produce(on_blue["orders-service"], history())
-    billing = Consumer({**on_blue["billing"], "group.id": "billing", "enable.auto.commit": False})
-    billing.commit(offsets=[TopicPartition("orders", p, COMMITTED) for p in range(PARTITIONS)], asynchronous=False)
-    billing.close()
+    green_ca = project / ".local-clusters" / "ca" / "ca.pem"
+    return config, secure_both_sides(config, blue.tls.ca_file, green_ca, passwords)
 
 
 def container_views(engine: DockerEngine, names: list[str]) -> dict[str, str]:
@@ -130,15 +107,9 @@ def test_a_sasl_ssl_green_on_docker_migrates_one_way_with_acls_enforced_and_no_p
 ) -> None:
     engine = docker_engine
     blue, passwords = secured_blue
-    config = secured_config(blue, engine, project_copy, tmp_path)
-    secret_paths = {
-        "blue.security.password": passwords["blue-admin"],
-        "blue.security.mm2.password": passwords["blue-mm2"],
-        "green.security.password": passwords["green-admin"],
-        "green.security.mm2.password": passwords["green-mm2"],
-    }
+    config, secret_paths = secured_config(blue, passwords, engine, project_copy, tmp_path)
     full = with_secrets(config, secret_paths)  # the config as the program sees it, passwords decrypted
-    prepare_blue(blue, passwords, full)
+    prepare_blue(blue, passwords, config_from_mapping(full))
     green_ca = Path(config["green"]["security"]["caFile"])
     green = f"127.0.0.1:{config['green']['docker']['brokerPort']}"
     on_green = {u: sasl(green, green_ca, u, passwords[u]) for u in ("green-admin", "green-mm2", *APPS_ON_GREEN)}
@@ -211,28 +182,11 @@ def test_a_sasl_ssl_green_on_docker_migrates_one_way_with_acls_enforced_and_no_p
         views.update(container_views(engine, [f"{prefix}-broker"]))
         walk_s = time.monotonic() - started
 
-        seen = commands.stop()
-        assert not [c for c in seen if leaks(passwords, c)], "a password on a command line"
-        assert leaks(passwords, "\n".join(engine_output)) == []
+        no_password_shown(passwords, commands.stop(), engine_output, stack_export(project_copy, tmp_path, "dsecured"))
         assert {name: leaks(passwords, text) for name, text in views.items() if leaks(passwords, text)} == {}
-        exported = subprocess.run(
-            [str(pulumi_bin() / "pulumi"), "stack", "export", "--stack", "dsecured"],
-            cwd=project_copy,
-            env=pulumi_env(tmp_path / "state"),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "ciphertext" in exported
-        assert leaks(passwords, exported) == [], "a password in plain text in `pulumi stack export`"
         roots = [project_copy, tmp_path / "state", blue.data_dir]
         assert files_with_passwords(roots, passwords, set()) == {}
         print(f"[docker secured walk] {len(order)} steps in {walk_s:.0f}s")
     finally:
-        if commands.is_alive():
-            commands.stop()
-        try:
-            stack.destroy()
-        finally:
-            stop_all_under(project_copy / ".local-clusters")
+        wind_down(stack, commands, project_copy)
     assert engine.leftovers() == {"containers": [], "volumes": [], "networks": []}
