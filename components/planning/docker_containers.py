@@ -23,7 +23,7 @@ Green runs in one of two modes (`green.security.protocol`):
   CONTROLLER are SSL with client certificates from green's CA, the node's certificate is
   the only super user and a resource without ACLs is closed. The CA (`green.security.caFile`,
   made on the machine running Pulumi) and the node's key and keystore are files of this
-  machine, uploaded into the broker (`secret_uploads`: owner `IMAGE_UID`, mode 0600); the
+  machine, uploaded into the broker (`secret_uploads`, see `SECRET_READERS`); the
   stack upserts the SCRAM users over INTERNAL with the node's certificate. Every CA file a
   cluster names is uploaded into the Connect worker at the path it has here, so the
   `ssl.truststore.location` MM2 is given reads the same inside the container.
@@ -88,8 +88,18 @@ BROKER_DIR = "/etc/kafkamig/broker"
 BROKER_TLS_DIR = f"{BROKER_DIR}/tls"
 """In the broker: green's CA (`ca.pem`) and the node's PEM keystore (a secret upload)."""
 IMAGE_UID = 1000
-"""The user the image runs as (`appuser`): owner of every secret upload, which is 0600."""
-PRIVATE_UPLOAD_MODE = "0600"
+"""The user the image runs as (`appuser`)."""
+PRIVATE_UPLOAD_MODE = "0640"
+"""A secret upload's mode: root's file (the Docker provider uploads as root), readable by group 0 besides."""
+SECRET_READERS = ("0",)
+"""Supplementary groups of a container with secret uploads: the image's user reads them through group 0.
+
+Not uploads owned by the image's user (0600): the provider's `owner`/`group` make Docker
+chown to the *container's* user looked up in the Docker host's passwd database, and
+Debian's docker.io 20.10 fails there for `1000:1000` ("getent unable to find entry").
+Group 0 grants nothing else in the image: its own files are world-readable and none is
+group-writable, and a group confers no capability.
+"""
 CONNECT_DIR = "/var/lib/kafka-connect"
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
@@ -127,8 +137,8 @@ class ContainerSpec:
     host_files: dict[str, str] = field(default_factory=dict)
     """Path in the container -> a public file of this machine uploaded there (a CA certificate)."""
     secret_uploads: dict[str, str] = field(default_factory=dict)
-    """Path in the container -> what it holds (one of `SECRET_NAMES`): uploaded as a secret, owner `IMAGE_UID`,
-    mode 0600."""
+    """Path in the container -> what it holds (one of `SECRET_NAMES`): uploaded as a secret, root's, mode
+    `PRIVATE_UPLOAD_MODE`; the container's process reads it through `SECRET_READERS`."""
     healthcheck: tuple[str, ...] = ()
     """Docker waits for it to pass before the resource counts as created."""
 

@@ -67,7 +67,8 @@ pytestmark = pytest.mark.integration
 
 GATE_WAIT_S = 120
 APPS_ON_GREEN = ("orders-service", "billing", "intruder")
-SECRET_FILE_MODE = "-rw-------"
+SECRET_FILE_MODE = "-rw-r-----"
+"""Secret uploads: root's, readable by group 0, which the containers' process has (`SECRET_READERS`)."""
 
 
 def secured_config(
@@ -150,7 +151,7 @@ def test_a_sasl_ssl_green_on_docker_migrates_one_way_with_acls_enforced_and_no_p
         assert rest_status_without(rest, None) == 401
         assert rest_status_without(rest, "Basic " + base64.b64encode(b"kafkamig:guess").decode()) == 401
         assert leaks(passwords, rest_answers(rest)) == []
-        # The secret uploads: the worker's user's, 0600 (`ls -ln` inside the container).
+        # The secret uploads: root's, 0640 (`ls -ln` inside the container); the worker reads them through group 0.
         listing = engine.docker(
             "exec",
             f"{prefix}-connect",
@@ -159,7 +160,7 @@ def test_a_sasl_ssl_green_on_docker_migrates_one_way_with_acls_enforced_and_no_p
             "/var/lib/kafka-connect/secrets/mm2-secrets.properties",
             "/var/lib/kafka-connect/rest-auth/rest-credentials.properties",
         )
-        assert [line.split()[:4] for line in listing.splitlines()] == [[SECRET_FILE_MODE, "1", "1000", "1000"]] * 2
+        assert [line.split()[:4] for line in listing.splitlines()] == [[SECRET_FILE_MODE, "1", "0", "0"]] * 2
         broker_listing = engine.docker("exec", f"{prefix}-broker", "ls", "-ln", "/etc/kafkamig/broker/tls")
         assert any(SECRET_FILE_MODE in line and "node-keystore.pem" in line for line in broker_listing.splitlines())
 

@@ -278,6 +278,7 @@ def test_broker_container_gets_the_image_volume_and_the_hosts_network() -> None:
     )
     assert outputs["bootstrap"] == "127.0.0.1:29092"
     assert outputs["uploads_secret"] is None
+    assert "groupAdds" not in broker  # a PLAINTEXT broker has no secret to read
 
 
 def test_worker_reads_blues_password_from_a_secret_upload() -> None:
@@ -293,9 +294,10 @@ def test_worker_reads_blues_password_from_a_secret_upload() -> None:
     assert secrets["file"] == outputs["secrets_file"] == "/var/lib/kafka-connect/secrets/mm2-secrets.properties"
     assert secrets["content"] == secrets_properties({"A.password": BLUE_PASSWORD})
     assert load_properties(secrets["content"]) == {"A.password": BLUE_PASSWORD}
-    # Readable by the image's user only (the worker runs as 1000; the upload would otherwise be root's).
+    # Root's, readable by group 0 besides, which the worker's process (the image's user) has as a supplementary group.
     for upload in (secrets, rest):
-        assert (upload["owner"], upload["group"], upload["permissions"]) == ("1000", "1000", "0600")
+        assert upload["permissions"] == "0640" and "owner" not in upload and "group" not in upload
+    assert worker["groupAdds"] == ["0"]
     assert rest["file"] == "/var/lib/kafka-connect/rest-auth/rest-credentials.properties"
     assert rest["content"] == REST_PASSWORD_OUTPUT
     assert outputs["uploads_secret"] is True
@@ -462,7 +464,7 @@ def test_the_broker_container_gets_its_keystore_as_a_0600_secret_upload_and_the_
     uploads = {u["file"]: u for u in broker["uploads"]["value"]}
     keystore = uploads[f"{BROKER_TLS_DIR}/node-keystore.pem"]
     assert keystore["content"] == KEYSTORE_PEM
-    assert (keystore["owner"], keystore["group"], keystore["permissions"]) == ("1000", "1000", "0600")
+    assert keystore["permissions"] == "0640" and broker["groupAdds"] == ["0"]
     assert uploads[f"{BROKER_TLS_DIR}/ca.pem"]["content"] == CA_PEM
     assert all(p not in str(broker) for p in PASSWORDS)
     users = registered[

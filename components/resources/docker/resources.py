@@ -8,8 +8,9 @@ its state in green's topics, so the container is created at `replicating` and re
 `mm2-stopped` (after the flows have stopped their connectors), and nothing stateful ever
 changes URN.
 
-Secret uploads (the node's keystore, MM2's secrets file, the REST credentials) are owned by
-the image's user and 0600, and make the container's `uploads` a secret in Pulumi's state;
+Secret uploads (the node's keystore, MM2's secrets file, the REST credentials) are root's
+with mode 0640, read by the container's process through group 0 (`SECRET_READERS`), and
+make the container's `uploads` a secret in Pulumi's state;
 Docker keeps them in the container's filesystem only (not in `docker inspect`).
 """
 
@@ -28,12 +29,12 @@ from kafka_migration.config.clusters import DockerRuntimeSpec
 from kafka_migration.config.model import MigrationConfig
 from kafka_migration.planning.desired import MigrationPlan
 from kafka_migration.planning.docker_containers import (
-    IMAGE_UID,
     MM2_SECRETS,
     NETWORK_MODE,
     NODE_KEYSTORE,
     PRIVATE_UPLOAD_MODE,
     REST_CREDENTIALS,
+    SECRET_READERS,
     ContainerSpec,
     DockerGreenSpec,
     docker_green_spec,
@@ -63,8 +64,8 @@ def container(
     """A container on the Docker host's network, waiting for its health check before it counts as created.
 
     `contents`: the text of each of the spec's `host_files` (by path on this machine) and
-    `secret_uploads` (by name). Secret uploads are owned by the image's user, 0600, and make
-    `uploads` a secret.
+    `secret_uploads` (by name). Secret uploads are root's, `PRIVATE_UPLOAD_MODE`, read by the
+    container's process through `SECRET_READERS`, and make `uploads` a secret.
     """
     contents = contents or {}
     uploads = [docker.ContainerUploadArgs(file=path, content=text) for path, text in spec.uploads.items()]
@@ -73,8 +74,6 @@ def container(
         docker.ContainerUploadArgs(
             file=path,
             content=pulumi.Output.secret(contents[secret]),
-            owner=str(IMAGE_UID),
-            group=str(IMAGE_UID),
             permissions=PRIVATE_UPLOAD_MODE,
         )
         for path, secret in spec.secret_uploads.items()
@@ -87,6 +86,7 @@ def container(
         image=image,
         envs=[f"{k}={v}" for k, v in spec.env.items()] or None,
         command=list(spec.command),
+        group_adds=list(SECRET_READERS) if spec.secret_uploads else None,
         network_mode=NETWORK_MODE,
         volumes=[docker.ContainerVolumeArgs(volume_name=v, container_path=p) for v, p in spec.volumes.items()],
         uploads=uploads or None,
