@@ -388,7 +388,8 @@ def connect(cfg: MigrationConfig, prefix: str, bootstrap: str) -> ContainerSpec:
     agent = f"-javaagent:{IMAGE_JMX_AGENT}={LOOPBACK}:{worker.metrics_port}:{exporter}"
     jaas = f"-Djava.security.auth.login.config={worker.rest_jaas_file.as_posix()}"
     rest = f"http://{LOOPBACK}:{worker.rest_port}/connectors"
-    joined = "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total[^ ]* [1-9]"
+    # The exporter (client_java 1.x) drops a `_total` suffix from the names it exports: matched either way.
+    joined = "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances[^ ]* [1-9]"
     health = (
         f"wget -q -O /dev/null {rest} 2>&1 | grep -q ' 401 ' && "
         f"wget -q -O - {worker.metrics_url} | grep -Eq {shlex.quote('^' + joined)}"

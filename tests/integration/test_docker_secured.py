@@ -88,6 +88,18 @@ def secured_config(
     return config, secure_both_sides(config, blue.tls.ca_file, green_ca, passwords)
 
 
+def diagnosis(engine: DockerEngine) -> str:
+    """Each container's health-check log and the tail of its output (a failed `up` shows why)."""
+    out = []
+    for name in engine.names("container"):
+        health = engine.docker("inspect", "--format", "{{json .State.Health}}", name)
+        logs = subprocess.run(
+            ["docker", "-H", engine.host, "logs", "--tail", "40", name], capture_output=True, text=True
+        )
+        out.append(f"--- {name}: health {health}\n{logs.stdout}{logs.stderr}")
+    return "\n".join(out)
+
+
 def container_views(engine: DockerEngine, names: list[str]) -> dict[str, str]:
     """`docker inspect` and `docker logs` of each container, as text."""
     views = {}
@@ -126,7 +138,11 @@ def test_a_sasl_ssl_green_on_docker_migrates_one_way_with_acls_enforced_and_no_p
 
     def up(step: Step) -> None:
         stack.goto(step.phase.value, step.producer_waves, step.consumer_waves)
-        stack.up_when_gates_pass(GATE_WAIT_S, on_output=engine_output.append)
+        try:
+            stack.up_when_gates_pass(GATE_WAIT_S, on_output=engine_output.append)
+        except Exception:
+            print(diagnosis(engine))
+            raise
         assert stack.outputs()["step"] == step.as_output()
         containers_at(engine, step, prefix)
 

@@ -157,6 +157,19 @@ def committed(conf: dict[str, Any], group: str) -> dict[int, int]:
         consumer.close()
 
 
+def described(conf: dict[str, Any], topic: str, timeout_s: float = 30) -> None:
+    """Wait until `topic`'s metadata is this client's: a grant just created reaches the broker's authorizer a
+    moment after the admin call returns (a write made before then is refused)."""
+    admin = AdminClient(conf)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        error = admin.list_topics(topic, timeout=10).topics[topic].error
+        if error is None:
+            return
+        assert time.monotonic() < deadline, f"{topic}: {error}"
+        time.sleep(0.5)
+
+
 def refused(action: Any) -> str:
     """The error a refused client action raises (authentication or authorization)."""
     with pytest.raises(KafkaException) as err:
@@ -349,6 +362,8 @@ def prepare_blue(blue: KafkaNode, passwords: dict[str, str], model: MigrationCon
     apps.append(AclEntry("Group", "billing", "Literal", "User:billing", "*", "Read", "Allow"))
     kafka.grant(blue, [*apps, *blue_grants(model, ["orders"])])
     on_blue = {u: sasl(blue, blue.tls.ca_file, u, passwords[u]) for u in USERS_ON_BLUE}
+    for user in ("orders-service", "billing"):
+        described(on_blue[user], "orders")
     produce(on_blue["orders-service"], history())
     billing = Consumer({**on_blue["billing"], "group.id": "billing", "enable.auto.commit": False})
     billing.commit(offsets=[TopicPartition("orders", p, COMMITTED) for p in range(PARTITIONS)], asynchronous=False)
