@@ -299,7 +299,7 @@ def test_worker_reads_blues_password_from_a_secret_upload() -> None:
         assert upload["permissions"] == "0640" and "owner" not in upload and "group" not in upload
     assert worker["groupAdds"] == ["0"]
     assert rest["file"] == "/var/lib/kafka-connect/rest-auth/rest-credentials.properties"
-    assert rest["content"] == REST_PASSWORD_OUTPUT
+    assert rest["content"] == f"kafkamig={REST_PASSWORD_OUTPUT}\n"  # what the basic-auth login module reads
     assert outputs["uploads_secret"] is True
     assert outputs["connect_url"] == "http://127.0.0.1:28083"
 
