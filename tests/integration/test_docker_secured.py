@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from kafka_migration.config.load import config_from_mapping
@@ -86,6 +87,16 @@ def secured_config(
     config.update(topics={"include": ["orders"]}, consumerGroups=["billing"], clients=CLIENTS)
     green_ca = project / ".local-clusters" / "ca" / "ca.pem"
     return config, secure_both_sides(config, blue.tls.ca_file, green_ca, passwords)
+
+
+def plain_write_error(conf: dict[str, Any]) -> str:
+    """The delivery error of one record written to orders without idempotence (which asks a cluster grant first)."""
+    producer = Producer({**conf, "enable.idempotence": False, "message.timeout.ms": 15000})
+    errors: list[Any] = []
+    producer.produce("orders", b"no grant", partition=0, on_delivery=lambda err, _msg: errors.append(err))
+    producer.flush(30)
+    assert errors and errors[0] is not None, "a write without a grant was accepted"
+    return str(errors[0])
 
 
 def diagnosis(engine: DockerEngine) -> str:
@@ -189,6 +200,8 @@ def test_a_sasl_ssl_green_on_docker_migrates_one_way_with_acls_enforced_and_no_p
         produce(on_green["orders-service"], [(0, "written on green")])
         # A client without the grant is refused on green, authenticated or not.
         assert "AUTHORIZATION_FAILED" in refused(lambda: produce(on_green["intruder"], [(0, "intruder")]))
+        assert "TOPIC_AUTHORIZATION_FAILED" in plain_write_error(on_green["intruder"])
+        assert "TOPIC_AUTHORIZATION_FAILED" in refused(lambda: values(on_green["intruder"]))
         assert "AUTHORIZATION_FAILED" in refused(lambda: produce(on_green["billing"], [(0, "billing writes")]))
 
         up(order[5])  # verified: the last step with the Connect container

@@ -40,7 +40,12 @@ from kafka_migration.planning.docker_containers import (
     docker_green_spec,
     docker_spec,
 )
-from kafka_migration.planning.local_processes import DEFAULT_DATA_DIR, NodeTls, rest_credentials_text, secrets_properties
+from kafka_migration.planning.local_processes import (
+    DEFAULT_DATA_DIR,
+    NodeTls,
+    rest_credentials_text,
+    secrets_properties,
+)
 from kafka_migration.resources.green_cluster import cluster_users
 from kafka_migration.resources.providers.node_security import NodeCertificate, ScramUsers
 from kafka_migration.resources.providers.rest_credentials import RestCredentials
@@ -210,7 +215,11 @@ class DockerMirrorMaker2(pulumi.ComponentResource):
                 spec.connect,
                 args.image_id,
                 pulumi.ResourceOptions(parent=self, provider=args.provider),
-                {**args.ca_files, MM2_SECRETS: args.secrets, REST_CREDENTIALS: rest.password.apply(rest_credentials_text)},
+                {
+                    **args.ca_files,
+                    MM2_SECRETS: args.secrets,
+                    REST_CREDENTIALS: rest.password.apply(rest_credentials_text),
+                },
             )
             self.connect_url = self.worker.id.apply(lambda _: spec.connect_url)
         else:
