@@ -185,12 +185,21 @@ class DockerRuntimeSpec(ConfigModel):
     """Green's client listener, on the Docker host's loopback (containers share the host's network)."""
     controller_port: int = Field(default=9093, ge=1, le=65535)
     """Green's KRaft controller listener, on the Docker host's loopback."""
+    internal_port: int = Field(default=9094, ge=1, le=65535)
+    """A SASL_SSL green's INTERNAL listener (SSL, client certificates from green's CA only), on the Docker host's
+    loopback: inter-broker traffic, and the stack's own way in with the node's certificate (SCRAM users)."""
 
     _image = field_validator("image")(one_line)
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> DockerRuntimeSpec:
         distinct_listener_ports(self.broker_port, self.controller_port)
+        ports = {"brokerPort": self.broker_port, "controllerPort": self.controller_port}
+        clash = [name for name, port in ports.items() if port == self.internal_port]
+        if clash:
+            raise ValueError(
+                f"internalPort and {clash[0]} are both {self.internal_port}; give the INTERNAL listener its own port"
+            )
         return self
 
     @field_validator("host")
@@ -247,26 +256,26 @@ class ClusterSpec(ConfigModel):
             raise ValueError("runtime external needs bootstrapServers (host:port,host:port)")
         if self.runtime is RuntimeKind.LOCAL and self.brokers != 1:
             raise ValueError(f"the local runtime runs single-node clusters, got brokers={self.brokers}; set brokers: 1")
-        if self.runtime is RuntimeKind.LOCAL:
-            self._check_local_security()
+        if self.runtime in (RuntimeKind.LOCAL, RuntimeKind.DOCKER):
+            self._check_runtime_security()
         return self
 
-    def _check_local_security(self) -> None:
-        """The local runtime runs PLAINTEXT, or SASL_SSL with SCRAM-SHA-512 and a CA it generates at caFile."""
-        sec = self.security
+    def _check_runtime_security(self) -> None:
+        """The local and Docker runtimes run PLAINTEXT, or SASL_SSL with SCRAM-SHA-512 and a CA made at caFile."""
+        sec, runtime = self.security, self.runtime.value
         if sec.protocol not in ("PLAINTEXT", "SASL_SSL"):
             raise ValueError(
-                f"security.protocol is {sec.protocol}, but the local runtime runs PLAINTEXT or SASL_SSL clusters; "
+                f"security.protocol is {sec.protocol}, but the {runtime} runtime runs PLAINTEXT or SASL_SSL clusters; "
                 "set security.protocol: SASL_SSL (or PLAINTEXT)"
             )
         if sec.protocol == "SASL_SSL" and sec.sasl_mechanism != "SCRAM-SHA-512":
             raise ValueError(
-                f"security.saslMechanism is {sec.sasl_mechanism}, but a local SASL_SSL cluster offers SCRAM-SHA-512 "
-                "only; set security.saslMechanism: SCRAM-SHA-512"
+                f"security.saslMechanism is {sec.sasl_mechanism}, but a {runtime} SASL_SSL cluster offers "
+                "SCRAM-SHA-512 only; set security.saslMechanism: SCRAM-SHA-512"
             )
         if sec.protocol == "SASL_SSL" and sec.ca_file is None:
             raise ValueError(
-                "a local SASL_SSL cluster needs security.caFile: the runtime generates its CA there (once) and "
+                f"a {runtime} SASL_SSL cluster needs security.caFile: the runtime generates its CA there (once) and "
                 "every client trusts it; set security.caFile, for example .local-clusters/ca/ca.pem"
             )
 

@@ -20,8 +20,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AclBinding,
+    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
@@ -30,6 +32,7 @@ from confluent_kafka.admin import (
     ScramCredentialInfo,
     ScramMechanism,
     UserScramCredentialAlteration,
+    UserScramCredentialDeletion,
     UserScramCredentialUpsertion,
 )
 
@@ -153,12 +156,17 @@ def operator_config(node: KafkaNode) -> dict[str, str | int | float | bool]:
     port = internal_port(node)
     if port is None:
         raise RuntimeError(f"Kafka {node.name}: no INTERNAL port recorded in {node.data_dir}; start it first")
+    return mtls_config(f"127.0.0.1:{port}", node.tls)
+
+
+def mtls_config(bootstrap: str, node_tls: NodeTls) -> dict[str, str | int | float | bool]:
+    """The librdkafka settings of a client that is the node itself: SSL to `bootstrap` with the node's certificate."""
     return {
-        "bootstrap.servers": f"127.0.0.1:{port}",
+        "bootstrap.servers": bootstrap,
         "security.protocol": "SSL",
-        "ssl.ca.location": str(node.tls.ca_file),
-        "ssl.certificate.location": str(node.tls.cert_file),
-        "ssl.key.location": str(node.tls.key_file),
+        "ssl.ca.location": str(node_tls.ca_file),
+        "ssl.certificate.location": str(node_tls.cert_file),
+        "ssl.key.location": str(node_tls.key_file),
         "log_level": 0,
     }
 
@@ -262,11 +270,60 @@ def grant_local_principal(node: KafkaNode) -> None:
 
 def grant(node: KafkaNode, acls: Iterable[AclEntry]) -> None:
     """Create `acls` on the node as the operator (idempotent: Kafka keeps one copy of each binding)."""
+    grant_through(operator_admin(node), acls)
+
+
+def grant_through(admin: AdminClient, acls: Iterable[AclEntry]) -> None:
+    """Create `acls` through `admin` (idempotent: Kafka keeps one copy of each binding)."""
     bindings = [acl_binding(a) for a in acls]
     if bindings:
-        admin = operator_admin(node)  # kept alive until every future resolves
         for future in admin.create_acls(bindings).values():
             future.result(timeout=30)
+
+
+def revoke_through(admin: AdminClient, acls: Iterable[AclEntry]) -> None:
+    """Delete exactly `acls` through `admin` (absent ones are fine)."""
+    bindings = [acl_binding(a) for a in acls]
+    # Each filter matches exactly its binding.
+    filters = [
+        AclBindingFilter(
+            b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type
+        )
+        for b in bindings
+    ]
+    if filters:
+        for future in admin.delete_acls(filters).values():
+            future.result(timeout=30)
+
+
+def scram_users_present(admin: AdminClient, names: Iterable[str], timeout_s: float = 10) -> list[str]:
+    """Which of `names` have a SCRAM credential on the cluster (raises when the cluster does not answer)."""
+    wanted = sorted(names)
+    if not wanted:
+        return []
+    futures = admin.describe_user_scram_credentials(wanted, request_timeout=timeout_s)
+    assert isinstance(futures, dict)  # a list of users gives one future per user
+    present = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.RESOURCE_NOT_FOUND:
+                raise
+            continue
+        present.append(name)
+    return sorted(present)
+
+
+def delete_scram_credentials(admin: AdminClient, names: Iterable[str], timeout_s: float = 30) -> None:
+    """Remove the SCRAM-SHA-512 credential of every user in `names` that has one."""
+    present = scram_users_present(admin, names)
+    deletions: list[UserScramCredentialAlteration] = [
+        UserScramCredentialDeletion(name, ScramMechanism.SCRAM_SHA_512) for name in present
+    ]
+    if deletions:
+        for future in admin.alter_user_scram_credentials(deletions, request_timeout=timeout_s).values():
+            future.result(timeout=timeout_s)
 
 
 def is_healthy(node: KafkaNode, timeout_s: float = 5) -> bool:

@@ -24,10 +24,16 @@ from pathlib import Path
 
 from kafka_migration.local_runtime.docker_engine import SETUP_HINT, DockerEngine
 from kafka_migration.local_runtime.paths import JMX_AGENT_PREFIX, cache_dir, kafka_libs, pinned_versions
-from kafka_migration.planning.docker_containers import DATA_DIR, IMAGE_JMX_AGENT, IMAGE_LIBS, KAFKA_IMAGE_REPOSITORY
+from kafka_migration.planning.docker_containers import (
+    DATA_DIR,
+    IMAGE_JMX_AGENT,
+    IMAGE_LIBS,
+    IMAGE_UID,
+    KAFKA_IMAGE_REPOSITORY,
+)
 
 JAVA_HOME_IN_IMAGE = "/opt/java"
-APP_UID = 1000
+APP_UID = IMAGE_UID
 BUSYBOX = Path("/bin/busybox")
 BUSYBOX_APPLETS = ("sh", "wget", "cat", "ls", "mkdir", "rm", "sleep", "env", "grep", "id", "ps")
 JLINK_MODULES = (

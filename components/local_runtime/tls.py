@@ -127,13 +127,7 @@ def issue_node_certificate(ca_file: Path, folder: Path, common_name: str) -> Nod
     nobody trusts.
     """
     ca_cert = _load_cert(ca_file)
-    files = NodeCertificate(
-        cert_file=folder / NODE_CERT_FILE,
-        key_file=folder / NODE_KEY_FILE,
-        keystore_file=folder / NODE_KEYSTORE_FILE,
-        common_name=common_name,
-        issued=False,
-    )
+    files = _node_files(folder, common_name)
     if _still_valid(files, ca_cert):
         return files
     ca_key = _load_key(ca_key_file(ca_file))
@@ -173,7 +167,22 @@ def issue_node_certificate(ca_file: Path, folder: Path, common_name: str) -> Nod
     write_private(files.key_file, key_pem)
     write_private(files.keystore_file, key_pem + chain)
     _write_public(files.cert_file, chain)
-    return NodeCertificate(files.cert_file, files.key_file, files.keystore_file, common_name, issued=True)
+    return _node_files(folder, common_name, issued=True)
+
+
+def node_certificate_current(ca_file: Path, folder: Path, common_name: str) -> bool:
+    """Whether `folder` holds a usable certificate of `common_name` from the CA at `ca_file` (nothing to re-issue)."""
+    try:
+        ca_cert = _load_cert(ca_file)
+    except (OSError, ValueError):
+        return False
+    return _still_valid(_node_files(folder, common_name), ca_cert)
+
+
+def _node_files(folder: Path, common_name: str, issued: bool = False) -> NodeCertificate:
+    return NodeCertificate(
+        folder / NODE_CERT_FILE, folder / NODE_KEY_FILE, folder / NODE_KEYSTORE_FILE, common_name, issued
+    )
 
 
 def _still_valid(files: NodeCertificate, ca_cert: x509.Certificate) -> bool:

@@ -473,6 +473,5 @@ def mm2_endpoints(cfg: MigrationConfig, data_root: Path) -> Mm2Endpoints:
         return Mm2Endpoints(cfg.mm2.connect_url, (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else ())
     workers = local_workers(cfg, cfg.green.resolved_bootstrap_servers, data_root)
     metrics = (cfg.mm2.metrics_url,) if cfg.mm2.metrics_url else tuple(w.metrics_url for w in workers)
-    # The Docker runtime's worker listens on the same loopback ports, without REST credentials yet.
-    credentials = None if cfg.green.runtime is RuntimeKind.DOCKER else workers[0].rest_credentials_file
-    return Mm2Endpoints(workers[0].url, metrics, credentials)
+    # The Docker runtime's worker listens on the same loopback ports; its REST credentials are in the same file here.
+    return Mm2Endpoints(workers[0].url, metrics, workers[0].rest_credentials_file)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from kafka_migration.config.clusters import ClusterSpec, RuntimeKind
+from kafka_migration.config.clusters import ClusterSpec, RuntimeKind, SecuritySpec
 from kafka_migration.resources.providers.local_cluster import LocalKafkaCluster
 
 TYPE = "kafkamig:index:GreenCluster"
@@ -65,8 +65,15 @@ def _local_security(spec: ClusterSpec) -> dict[str, Any]:
     sec = spec.security
     if sec.protocol == "PLAINTEXT":
         return {}
+    return {"ca_file": sec.ca_file, "users": cluster_users(sec), "admin_user": sec.username}
+
+
+def cluster_users(sec: SecuritySpec) -> dict[str, str]:
+    """The SCRAM users a cluster the stack runs gets (name -> password): the admin identity and MM2's, if set."""
+    if sec.protocol == "PLAINTEXT":
+        return {}
     users = {}
     for credential in (sec, sec.mm2):
         if credential is not None and credential.username is not None and credential.password is not None:
             users[credential.username] = credential.password.get_secret_value()
-    return {"ca_file": sec.ca_file, "users": users, "admin_user": sec.username}
+    return users

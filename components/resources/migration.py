@@ -232,10 +232,10 @@ class Migration(pulumi.ComponentResource):
             # The Docker runtime needs the `docker` extra (pulumi-docker): imported only here.
             from kafka_migration.resources.docker.resources import build_docker_green
 
-            docker = build_docker_green(name, cfg, plan, self)
+            docker = build_docker_green(name, cfg, plan, self, data_root=data_root)
             self.green_bootstrap_servers = docker.bootstrap_servers
-            connect_url, self.metrics_url, secrets_file = docker.connect_url, docker.metrics_url, docker.secrets_file
-            green_resources, workers = [docker.green], [docker.mm2]
+            green_resources = [docker.green]
+            ca_ready = docker.ready if cfg.green.security.ca_file else None
         else:
             green = GreenCluster(f"{name}-green", GreenClusterArgs(cfg.green, data_root, protect), child)
             self.green_bootstrap_servers = green.bootstrap_servers
@@ -257,7 +257,14 @@ class Migration(pulumi.ComponentResource):
             topics=[offset_syncs_topic(cfg.green.alias)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[topics], additional_secret_outputs=["client_config"]),
         )
-        if cfg.green.runtime is not RuntimeKind.DOCKER:
+        if cfg.green.runtime is RuntimeKind.DOCKER:
+            from kafka_migration.resources.docker.resources import build_docker_mm2
+
+            # After MM2's grants on green: the worker creates its storage topics as MM2 when it starts.
+            docker_mm2 = build_docker_mm2(name, cfg, docker, self, [topics, acls, syncs])
+            connect_url, self.metrics_url, workers = docker_mm2.connect_url, docker_mm2.metrics_url, [docker_mm2]
+            secrets_file, rest_credentials_file = docker.secrets_file, docker.rest_credentials_file
+        else:
             mm2 = MirrorMakerWorkers(
                 f"{name}-mm2",
                 MirrorMakerWorkersArgs(cfg, cfg.green.resolved_bootstrap_servers, data_root, plan.mm2_running),

@@ -47,6 +47,7 @@ from confluent_kafka.admin import (
 from pulumi import automation as auto
 
 from kafka_migration.config.load import config_from_mapping
+from kafka_migration.config.model import MigrationConfig
 from kafka_migration.evidence.connect_rest import ConnectClient, basic_authorization
 from kafka_migration.local_runtime import kafka
 from kafka_migration.local_runtime.ports import free_ports
@@ -156,6 +157,19 @@ def committed(conf: dict[str, Any], group: str) -> dict[int, int]:
         consumer.close()
 
 
+def described(conf: dict[str, Any], topic: str, timeout_s: float = 30) -> None:
+    """Wait until `topic`'s metadata is this client's: a grant just created reaches the broker's authorizer a
+    moment after the admin call returns (a write made before then is refused)."""
+    admin = AdminClient(conf)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        error = admin.list_topics(topic, timeout=10).topics[topic].error
+        if error is None:
+            return
+        assert time.monotonic() < deadline, f"{topic}: {error}"
+        time.sleep(0.5)
+
+
 def refused(action: Any) -> str:
     """The error a refused client action raises (authentication or authorization)."""
     with pytest.raises(KafkaException) as err:
@@ -181,6 +195,26 @@ def add_users(admin: AdminClient, passwords: dict[str, str], users: tuple[str, .
 
 def leaks(passwords: dict[str, str], text: str) -> list[str]:
     return sorted(user for user, password in passwords.items() if password in text)
+
+
+def stack_export(project: Path, tmp_path: Path, stack: str) -> str:
+    """What `pulumi stack export` prints (the Automation API's export_stack adds --show-secrets); state in tmp_path."""
+    return subprocess.run(
+        [str(pulumi_bin() / "pulumi"), "stack", "export", "--stack", stack],
+        cwd=project,
+        env=pulumi_env(tmp_path / "state"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def no_password_shown(passwords: dict[str, str], command_lines: set[str], engine: list[str], exported: str) -> None:
+    """No password on a command line, in the engine's output or in plain text in `pulumi stack export`."""
+    assert not [c for c in command_lines if leaks(passwords, c)], "a password on a command line"
+    assert leaks(passwords, "\n".join(engine)) == []
+    assert "ciphertext" in exported  # the passwords are there, encrypted
+    assert leaks(passwords, exported) == [], "a password in plain text in `pulumi stack export`"
 
 
 def files_with_passwords(roots: list[Path], passwords: dict[str, str], allowed: set[Path]) -> dict[str, list[str]]:
@@ -251,37 +285,10 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
     # The stack's config: blue and green secured, each with an admin identity and MM2's own.
     config = stack_config(blue, tmp_path / "routing", "one-way")
     config.update(topics={"include": ["orders(-late)?"]}, consumerGroups=["billing"], clients=CLIENTS)
-    for side, ca in (("blue", blue_ca), ("green", green_ca)):
-        config[side]["security"] = {
-            "protocol": "SASL_SSL",
-            "saslMechanism": "SCRAM-SHA-512",
-            "username": f"{side}-admin",
-            "caFile": str(ca),
-            "mm2": {"username": f"{side}-mm2"},
-        }
-    secret_paths = {
-        "blue.security.password": passwords["blue-admin"],
-        "blue.security.mm2.password": passwords["blue-mm2"],
-        "green.security.password": passwords["green-admin"],
-        "green.security.mm2.password": passwords["green-mm2"],
-    }
+    secret_paths = secure_both_sides(config, blue_ca, green_ca, passwords)
     model = config_from_mapping(with_secrets(config, secret_paths))
 
-    # Blue: the orders topic, the applications' ACLs, and exactly the grants the README lists for the stack.
-    operator = kafka.operator_admin(blue)
-    for future in operator.create_topics([NewTopic("orders", PARTITIONS, 1)]).values():
-        future.result(timeout=30)
-    apps = [
-        AclEntry("Topic", "orders", "Literal", "User:orders-service", "*", op, "Allow") for op in ("Write", "Describe")
-    ]
-    apps += [AclEntry("Topic", "orders", "Literal", "User:billing", "*", op, "Allow") for op in ("Read", "Describe")]
-    apps.append(AclEntry("Group", "billing", "Literal", "User:billing", "*", "Read", "Allow"))
-    kafka.grant(blue, [*apps, *blue_grants(model, ["orders"])])
-    on_blue = {u: sasl(blue, blue_ca, u, passwords[u]) for u in USERS_ON_BLUE}
-    produce(on_blue["orders-service"], history())
-    billing = Consumer({**on_blue["billing"], "group.id": "billing", "enable.auto.commit": False})
-    billing.commit(offsets=[TopicPartition("orders", p, COMMITTED) for p in range(PARTITIONS)], asynchronous=False)
-    billing.close()
+    on_blue = prepare_blue(blue, passwords, model)
     # Blue really enforces: no PLAINTEXT, no wrong password, no write without a grant.
     assert "AUTHORIZATION_FAILED" in refused(lambda: produce(on_blue["billing"], [(0, "not billing's")]))
     refused(lambda: AdminClient({**on_blue["orders-service"], "sasl.password": "wrong"}).list_topics(timeout=5))
@@ -294,20 +301,7 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
     try:
         full = with_secrets(config, secret_paths)  # the config as the program sees it, passwords decrypted
         _walk(stack, blue, blue_ca, green_ca, full, passwords, engine_output, project_copy, tmp_path)
-        seen = commands.stop()
-        assert not [c for c in seen if leaks(passwords, c)], "a password on a command line"
-        assert leaks(passwords, "\n".join(engine_output)) == []
-        # What `pulumi stack export` prints (the Automation API's export_stack adds --show-secrets).
-        exported = subprocess.run(
-            [str(pulumi_bin() / "pulumi"), "stack", "export", "--stack", "secured"],
-            cwd=project_copy,
-            env=pulumi_env(tmp_path / "state"),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "ciphertext" in exported  # the passwords are there, encrypted
-        assert leaks(passwords, exported) == [], "a password in plain text in `pulumi stack export`"
+        no_password_shown(passwords, commands.stop(), engine_output, stack_export(project_copy, tmp_path, "secured"))
         assert leaks(passwords, (project_copy / "Pulumi.secured.yaml").read_text()) == []
         # A mistyped key holding a secret: the error names the key, never the value.
         stack.stack.set_config(
@@ -320,12 +314,61 @@ def test_the_one_way_walk_runs_on_sasl_ssl_with_acls_enforced_and_no_password_sh
         roots = [project_copy, tmp_path / "state", blue.data_dir]
         assert files_with_passwords(roots, passwords, set()) == {}
     finally:
-        if commands.is_alive():
-            commands.stop()
-        try:
-            stack.destroy()
-        finally:
-            stop_all_under(project_copy / ".local-clusters")
+        wind_down(stack, commands, project_copy)
+
+
+def secure_both_sides(
+    config: dict[str, Any], blue_ca: Path, green_ca: Path, passwords: dict[str, str]
+) -> dict[str, str]:
+    """Blue and green SASL_SSL in `config`, each with its CA, an admin identity and MM2's own; their passwords'
+    config paths -> values (for `pulumi config set --secret`)."""
+    for side, ca in (("blue", blue_ca), ("green", green_ca)):
+        config[side]["security"] = {
+            "protocol": "SASL_SSL",
+            "saslMechanism": "SCRAM-SHA-512",
+            "username": f"{side}-admin",
+            "caFile": str(ca),
+            "mm2": {"username": f"{side}-mm2"},
+        }
+    return {
+        "blue.security.password": passwords["blue-admin"],
+        "blue.security.mm2.password": passwords["blue-mm2"],
+        "green.security.password": passwords["green-admin"],
+        "green.security.mm2.password": passwords["green-mm2"],
+    }
+
+
+def wind_down(stack: MigrationStack, commands: CommandLines, project: Path) -> None:
+    """Stop sampling command lines, destroy the stack, and leave no process of it behind whatever happened."""
+    if commands.is_alive():
+        commands.stop()
+    try:
+        stack.destroy()
+    finally:
+        stop_all_under(project / ".local-clusters")
+
+
+def prepare_blue(blue: KafkaNode, passwords: dict[str, str], model: MigrationConfig) -> dict[str, dict[str, Any]]:
+    """Blue's orders topic with history, the applications' ACLs, exactly the grants the README lists for the
+    stack, and billing's committed offsets. Returns the client configs of `USERS_ON_BLUE` there."""
+    assert blue.tls is not None
+    operator = kafka.operator_admin(blue)
+    for future in operator.create_topics([NewTopic("orders", PARTITIONS, 1)]).values():
+        future.result(timeout=30)
+    apps = [
+        AclEntry("Topic", "orders", "Literal", "User:orders-service", "*", op, "Allow") for op in ("Write", "Describe")
+    ]
+    apps += [AclEntry("Topic", "orders", "Literal", "User:billing", "*", op, "Allow") for op in ("Read", "Describe")]
+    apps.append(AclEntry("Group", "billing", "Literal", "User:billing", "*", "Read", "Allow"))
+    kafka.grant(blue, [*apps, *blue_grants(model, ["orders"])])
+    on_blue = {u: sasl(blue, blue.tls.ca_file, u, passwords[u]) for u in USERS_ON_BLUE}
+    for user in ("orders-service", "billing"):
+        described(on_blue[user], "orders")
+    produce(on_blue["orders-service"], history())
+    billing = Consumer({**on_blue["billing"], "group.id": "billing", "enable.auto.commit": False})
+    billing.commit(offsets=[TopicPartition("orders", p, COMMITTED) for p in range(PARTITIONS)], asynchronous=False)
+    billing.close()
+    return on_blue
 
 
 def late_topic_copied_after_the_next_up(
