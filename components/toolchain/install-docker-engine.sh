@@ -4,8 +4,7 @@
 # Nothing is started: the tests run a private dockerd of their own (local_runtime/docker_engine.py).
 set -euo pipefail
 missing=()
-command -v dockerd >/dev/null || missing+=(docker.io)
-command -v docker >/dev/null || missing+=(docker.io)
+{ command -v dockerd && command -v docker; } >/dev/null || missing+=(docker.io)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
